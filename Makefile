@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make run` (set up and serve the app) and `make test`
+# (set up and run every test). Each creates the virtual environment when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.app-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $(VENV)/.app-installed $@
+
+run: $(VENV)/.app-installed
+	$(BIN)/python -m streamlit run app.py
+
+# Debian's Chromium and Japanese fonts for the browser tests, where we are root and have apt;
+# elsewhere (or if this fails) the browser tests skip and say why.
+browser-deps:
+	@bash scripts/install-browser.sh || echo "browser-deps: not installed; browser tests will be skipped"
+
+test: $(VENV)/.dev-installed browser-deps
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5), nothing was checked"; exit 0; fi; \
+	exit $$rc
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/python -m ruff check vizlib tests app.py scripts
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m scripts.bench

@@ -1,0 +1,215 @@
+"""Bytes → picture: every format and mode becomes upright RGB, every bad file a clear ImageError."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.conftest import png_bytes
+from vizlib.image import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageError,
+    fit_image,
+    load_image,
+    to_display,
+    to_tensor,
+)
+
+RED, BLUE = (220, 20, 30), (20, 40, 210)
+
+
+def close(pixel, colour, tol=12):
+    return all(abs(int(a) - b) <= tol for a, b in zip(pixel, colour, strict=True))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"])
+def test_each_format_decodes_to_rgb(fmt):
+    img = Image.new("RGB", (40, 30), RED)
+    out = load_image(png_bytes(img, format=fmt))
+    assert out.mode == "RGB" and out.size == (40, 30)
+    assert close(out.getpixel((20, 15)), RED, tol=25)  # GIF palettes and JPEG are lossy
+
+
+def animated(fmt: str) -> bytes:
+    frames = [Image.new("RGB", (16, 16), RED), Image.new("RGB", (16, 16), BLUE)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format=fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animation_gives_its_first_frame(fmt):
+    assert close(load_image(animated(fmt)).getpixel((8, 8)), RED, tol=25)
+
+
+def test_exif_orientation_is_applied():
+    img = Image.new("RGB", (40, 20), BLUE)
+    img.paste(RED, (0, 0, 20, 20))  # left half red as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    out = load_image(png_bytes(img, format="JPEG", exif=exif, quality=95))
+    assert out.size == (20, 40)  # upright: portrait
+    assert close(out.getpixel((10, 5)), RED, tol=30)  # stored left → displayed top
+    assert close(out.getpixel((10, 35)), BLUE, tol=30)
+
+
+@pytest.mark.parametrize(
+    "img, expected",
+    [
+        (Image.new("L", (8, 8), 100), (100, 100, 100)),
+        (Image.new("LA", (8, 8), (0, 0)), (255, 255, 255)),  # transparent black → white
+        (Image.new("LA", (8, 8), (0, 255)), (0, 0, 0)),
+        (Image.new("RGBA", (8, 8), (*RED, 255)), RED),
+        (Image.new("RGBA", (8, 8), (0, 0, 0, 0)), (255, 255, 255)),
+        (Image.new("RGBA", (8, 8), (0, 0, 0, 128)), (127, 127, 127)),  # half over white
+        (Image.new("1", (8, 8), 1), (255, 255, 255)),
+        (Image.fromarray(np.full((8, 8), 65535, np.uint16)), (255, 255, 255)),
+        (Image.fromarray(np.full((8, 8), 32896, np.uint16)), (128, 128, 128)),
+    ],
+    ids=[
+        "L",
+        "LA-transparent",
+        "LA-opaque",
+        "RGBA",
+        "RGBA-transparent",
+        "RGBA-half",
+        "1-bit",
+        "16-bit-white",
+        "16-bit-mid",
+    ],
+)
+def test_modes_become_rgb(img, expected):
+    out = load_image(png_bytes(img))
+    assert out.mode == "RGB"
+    assert close(out.getpixel((4, 4)), expected, tol=2)
+
+
+def test_palette_with_transparency_is_over_white():
+    img = Image.new("P", (8, 8), 0)
+    img.putpalette([*RED, *BLUE] + [0] * 762)
+    img.paste(1, (0, 0, 4, 8))  # left half index 1 (blue), right half index 0 (red)
+    out = load_image(png_bytes(img, transparency=0))  # index 0 is transparent
+    assert close(out.getpixel((1, 4)), BLUE, tol=0)
+    assert close(out.getpixel((6, 4)), (255, 255, 255), tol=0)
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    out = load_image(png_bytes(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), format="JPEG", quality=95))
+    assert out.mode == "RGB"
+    assert close(out.getpixel((8, 8)), (255, 0, 0), tol=20)
+
+
+def test_sixteen_bit_rgb_png_decodes():
+    ramp = np.linspace(0, 65535, 16 * 16, dtype=np.uint16).reshape(16, 16)
+    out = load_image(png_bytes(Image.fromarray(ramp)))
+    values = np.asarray(out)[..., 0]
+    assert values[0, 0] == 0 and values[-1, -1] == 255  # the full 16-bit range is kept, not clipped
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares width × height but holds a tiny image stream."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    idat = zlib.compress(b"\0" * 1000)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def jpeg(img=None) -> bytes:
+    return png_bytes(img or Image.effect_noise((64, 64), 60).convert("RGB"), format="JPEG")
+
+
+BAD = [
+    pytest.param(b"", "empty", id="zero-bytes"),
+    pytest.param(np.random.default_rng(0).bytes(3000), "not a picture", id="random-bytes"),
+    pytest.param(b"hello, this is a text file\n" * 20, "not a picture", id="text"),
+    pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "SVG", id="svg"),
+    pytest.param(b"<!doctype html><html><body>hi</body></html>", "not a picture", id="html"),
+    pytest.param(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\0" * 200, "HEIC", id="heic"),
+    pytest.param(png_bytes(Image.effect_noise((64, 64), 60).convert("RGB"))[:600], "damaged", id="truncated-png"),
+    pytest.param(jpeg()[:700], "damaged", id="truncated-jpeg"),
+    pytest.param(png_header_only(30_000, 30_000), "decompression bomb", id="bomb-30000x30000"),
+    pytest.param(png_header_only(8000, 6000), "40 MP", id="over-pixel-budget"),
+]
+
+
+@pytest.mark.parametrize("data, words", BAD)
+def test_bad_files_get_a_clear_message(data, words):
+    with pytest.raises(ImageError, match=words):
+        load_image(data)
+
+
+def test_oversized_file_is_refused_before_decoding():
+    with pytest.raises(ImageError, match="MB"):
+        load_image(b"\x89PNG" + b"\0" * (21 * 1024 * 1024))
+
+
+def test_pixel_budget_is_a_parameter():
+    with pytest.raises(ImageError, match="limit"):
+        load_image(png_bytes(Image.new("RGB", (20, 20))), max_pixels=100)
+
+
+def test_extreme_but_valid_sizes_load():
+    assert load_image(png_bytes(Image.new("RGB", (1, 1), RED))).size == (1, 1)
+    assert load_image(png_bytes(Image.new("RGB", (10_000, 10), RED))).size == (10_000, 10)
+
+
+# ---------------------------------------------------------------- fit_image
+
+
+def two_tone(w: int, h: int) -> Image.Image:
+    """Red left half, blue right half: shows where a crop or pad fell."""
+    img = Image.new("RGB", (w, h), BLUE)
+    img.paste(RED, (0, 0, w // 2, h))
+    return img
+
+
+@pytest.mark.parametrize("policy", ["stretch", "center_crop", "letterbox"])
+@pytest.mark.parametrize("size", [(81, 81), (32, 64), (100, 30)])
+def test_fit_gives_exact_size(policy, size):
+    assert fit_image(two_tone(300, 200), size, policy).size == (size[1], size[0])
+
+
+def test_center_crop_takes_the_middle():
+    img = Image.new("RGB", (300, 100), (255, 255, 255))
+    img.paste(RED, (100, 0, 200, 100))  # a red square in the middle third
+    out = fit_image(img, (50, 50), "center_crop")
+    assert close(out.getpixel((2, 25)), RED) and close(out.getpixel((47, 25)), RED)
+
+
+def test_letterbox_pads_with_white_and_keeps_everything():
+    out = fit_image(two_tone(200, 100), (80, 80), "letterbox")  # 2:1 into 1:1: bands top and bottom
+    assert close(out.getpixel((40, 3)), (255, 255, 255)) and close(out.getpixel((40, 76)), (255, 255, 255))
+    assert close(out.getpixel((5, 40)), RED) and close(out.getpixel((75, 40)), BLUE)
+
+
+def test_stretch_keeps_both_halves():
+    out = fit_image(two_tone(400, 100), (50, 50), "stretch")
+    assert close(out.getpixel((5, 25)), RED) and close(out.getpixel((45, 25)), BLUE)
+
+
+def test_fit_refuses_unknown_policy_and_bad_size():
+    with pytest.raises(ValueError, match="squash"):
+        fit_image(two_tone(10, 10), (8, 8), "squash")
+    with pytest.raises(ValueError, match=r"\(0, 8\)"):
+        fit_image(two_tone(10, 10), (0, 8), "stretch")
+
+
+def test_to_tensor_normalises_and_round_trips():
+    img = Image.new("RGB", (6, 4), (255, 0, 128))
+    x = to_tensor(img)
+    assert x.shape == (1, 3, 4, 6) and x.dtype == torch.float32
+    expected = [(1 - IMAGENET_MEAN[0]) / IMAGENET_STD[0], -IMAGENET_MEAN[1] / IMAGENET_STD[1]]
+    assert torch.allclose(x[0, :2, 0, 0], torch.tensor(expected))
+    assert (to_display(x) == np.asarray(img)).all()
+    y = to_tensor(img, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    assert torch.allclose(y[0, :, 0, 0], torch.tensor([1.0, -1.0, 128 / 255 * 2 - 1]), atol=1e-6)

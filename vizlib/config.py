@@ -1,0 +1,133 @@
+"""What the user chose: the ViT's shape, as one frozen, hashable, self-checking dataclass.
+
+The config doubles as a cache key (it is hashable) and refuses settings that cannot build a
+model, with a message that names the values, so the page can show it and keep running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_TOKENS = 1024  # most patch tokens N = Gh*Gw a model may have (P >= 7 at 224 px)
+MAX_EMBED_DIM = 2048  # widest embedding offered; ViT-H/14 uses 1280
+MAX_DEPTH = 24  # ViT-L has 24 blocks
+MAX_SEED = 2**31 - 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViTConfig:
+    """Shape of a Vision Transformer (Dosovitskiy et al. 2020, arXiv 2010.11929)."""
+
+    img_size: tuple[int, int]  # (H, W) of the model's input in pixels
+    patch_size: int  # P: Conv2d kernel size and stride, each patch is P×P pixels
+    embed_dim: int  # D: length of each token vector, the Conv2d's out_channels
+    depth: int  # number of Transformer encoder blocks
+    num_heads: int  # nh: attention heads per block; D must divide evenly into them
+    in_chans: int = 3  # C: input channels (RGB)
+    mlp_ratio: float = 4.0  # width of each block's MLP hidden layer, as a multiple of D
+    num_classes: int = 10  # size of the classification head; 0 = no head (as DINO)
+    seed: int = 0  # seed of the random initialisation
+    layer_norm_eps: float = field(default=1e-6)  # LayerNorm epsilon (timm and ViT use 1e-6)
+
+    def __post_init__(self) -> None:
+        # A tuple from JSON or a list from a widget both become the hashable (H, W).
+        object.__setattr__(self, "img_size", tuple(int(v) for v in self.img_size))
+        for error in self._errors():
+            raise ValueError(error)
+
+    def _errors(self):
+        H, W = self.img_size if len(self.img_size) == 2 else (0, 0)
+        P, D, nh = self.patch_size, self.embed_dim, self.num_heads
+        if len(self.img_size) != 2 or H < 1 or W < 1:
+            yield f"image size {self.img_size} must be two positive numbers (H, W)"
+        if P < 1:
+            yield f"patch size {P} must be at least 1"
+        if P > min(H, W):
+            yield f"patch size {P} is larger than the image ({H}×{W}): choose P ≤ {min(H, W)}"
+        if H % P or W % P:
+            yield (
+                f"image size {H}×{W} is not a multiple of the patch size {P}: "
+                f"use e.g. {H - H % P}×{W - W % P} or {H + (-H) % P}×{W + (-W) % P}"
+            )
+        n_tokens = (H // P) * (W // P)
+        if n_tokens > MAX_TOKENS:
+            smallest = _smallest_patch(H, W)
+            yield (
+                f"{H // P}×{W // P} = {n_tokens} patches is more than the limit of {MAX_TOKENS} "
+                f"tokens: use a patch size of at least {smallest} or a smaller image"
+            )
+        if not 1 <= D <= MAX_EMBED_DIM:
+            yield f"embedding dim {D} must be between 1 and {MAX_EMBED_DIM}"
+        if nh < 1:
+            yield f"number of heads {nh} must be at least 1"
+        elif D % nh:
+            yield f"embedding dim {D} must be divisible by the number of heads {nh}"
+        if not 1 <= self.depth <= MAX_DEPTH:
+            yield f"depth {self.depth} must be between 1 and {MAX_DEPTH}"
+        if self.in_chans < 1:
+            yield f"input channels {self.in_chans} must be at least 1"
+        if self.mlp_ratio <= 0:
+            yield f"MLP ratio {self.mlp_ratio} must be positive"
+        if self.num_classes < 0:
+            yield f"number of classes {self.num_classes} must be 0 (no head) or more"
+        if not 0 <= self.seed <= MAX_SEED:
+            yield f"seed {self.seed} must be between 0 and {MAX_SEED}"
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(Gh, Gw): how many patches fit down and across the image."""
+        H, W = self.img_size
+        return H // self.patch_size, W // self.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        """N = Gh·Gw, the number of patch tokens (CLS not counted)."""
+        Gh, Gw = self.grid
+        return Gh * Gw
+
+    @property
+    def head_dim(self) -> int:
+        """hs = D / nh, the width of one attention head."""
+        return self.embed_dim // self.num_heads
+
+    @property
+    def mlp_hidden(self) -> int:
+        """Hidden width of each block's MLP."""
+        return int(self.embed_dim * self.mlp_ratio)
+
+
+def _smallest_patch(H: int, W: int) -> int:
+    """Smallest P whose (H // P)·(W // P) grid stays within MAX_TOKENS."""
+    return next(P for P in range(1, min(H, W) + 1) if (H // P) * (W // P) <= MAX_TOKENS)
+
+
+def count_parameters(cfg: ViTConfig) -> int:
+    """Number of parameters of the model ``cfg`` describes, without building it."""
+    D, C, P, N = cfg.embed_dim, cfg.in_chans, cfg.patch_size, cfg.num_patches
+    embed = D * C * P * P + D + D + (N + 1) * D  # conv weight and bias, CLS, position
+    attn = (D * 3 * D + 3 * D) + (D * D + D)  # qkv, proj
+    mlp = (D * cfg.mlp_hidden + cfg.mlp_hidden) + (cfg.mlp_hidden * D + D)  # fc1, fc2
+    block = 2 * (2 * D) + attn + mlp  # two LayerNorms
+    head = (D * cfg.num_classes + cfg.num_classes) if cfg.num_classes else 0
+    return embed + cfg.depth * block + 2 * D + head
+
+
+def shape_strip(cfg: ViTConfig) -> list[tuple[str, tuple[int, ...], dict]]:
+    """The patch embedding and encoder as (step, shape, fields) from image to attention.
+
+    Steps are translation keys (``strip_*``); shapes leave out the batch axis.
+    """
+    H, W = cfg.img_size
+    Gh, Gw = cfg.grid
+    N, D, nh = cfg.num_patches, cfg.embed_dim, cfg.num_heads
+    return [
+        ("strip_image", (cfg.in_chans, H, W), {}),
+        ("strip_conv", (), {"P": cfg.patch_size}),
+        ("strip_grid", (D, Gh, Gw), {}),
+        ("strip_flatten", (), {}),
+        ("strip_tokens", (N, D), {}),
+        ("strip_cls_pos", (), {}),
+        ("strip_sequence", (N + 1, D), {}),
+        ("strip_encoder", (), {"depth": cfg.depth}),
+        ("strip_attention", (nh, N + 1, N + 1), {}),
+    ]

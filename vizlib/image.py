@@ -1,0 +1,163 @@
+"""Bytes → validated RGB picture → the model's input tensor.
+
+Every refusal is an :class:`ImageError` whose message tells a student what to do. Pillow is
+the only decoder, with its decompression-bomb guard on; nothing a user sends is executed.
+Shape legend: C channels (3), H, W height and width in pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MAX_PIXELS = 40_000_000  # 40 MP: larger pictures are refused before they are decoded
+MAX_BYTES = 20 * 1024 * 1024  # 20 MB, as .streamlit/config.toml's upload limit
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG includes multi-picture MPO
+FIT_POLICIES = ("stretch", "center_crop", "letterbox")
+LETTERBOX_FILL = (255, 255, 255)  # padding colour of the letterbox policy (white, as alpha)
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as a picture, with a message the user can act on."""
+
+
+def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode an uploaded file into an upright RGB picture.
+
+    Args:
+        data: the file's bytes (PNG, JPEG, WebP, BMP, TIFF or GIF; GIF/WebP give the first frame).
+        max_pixels: largest width × height accepted.
+
+    Returns:
+        An RGB ``PIL.Image`` with EXIF orientation applied and any alpha composited over white.
+
+    Raises:
+        ImageError: empty, non-image, unsupported, truncated or oversized data.
+    """
+    if not data:
+        raise ImageError("the file is empty (0 bytes): choose a PNG, JPEG or WebP picture")
+    if len(data) > MAX_BYTES:
+        raise ImageError(
+            f"the file is {len(data) / 2**20:.1f} MB, more than the {MAX_BYTES // 2**20} MB "
+            "limit: save a smaller copy of the picture"
+        )
+    img = _open(data)
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageError(
+            f"the picture is {w}×{h} = {w * h / 1e6:.1f} MP, more than the "
+            f"{max_pixels / 1e6:.0f} MP limit: resize it first"
+        )
+    try:
+        img.seek(0)  # first frame of an animation
+        img.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"the {img.format} file is damaged or cut short ({err}): save it again and re-upload") from err
+    return _to_rgb(ImageOps.exif_transpose(img))
+
+
+def _open(data: bytes) -> Image.Image:
+    """Identify the format without decoding the pixels; refuse bombs and unknown formats."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageError(
+            f"the picture declares far more pixels than its file size suggests ({err}); "
+            "it looks like a decompression bomb and was not opened"
+        ) from err
+    except UnidentifiedImageError as err:
+        raise ImageError(
+            "this file is not a picture this app can read: use PNG, JPEG, WebP, BMP, TIFF or GIF "
+            "(HEIC, SVG, PDF and text files are not supported)"
+        ) from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"the file could not be read as a picture ({err}): try another file") from err
+    return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode → RGB; alpha is composited over white, 16-bit is scaled to 8-bit."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)  # (H, W)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("LA", "PA", "La", "RGBa"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, img).convert("RGB")
+    return img.convert("RGB")
+
+
+def fit_image(img: Image.Image, size: tuple[int, int], policy: str = "center_crop") -> Image.Image:
+    """Resize a picture to the model's input size, handling a different aspect ratio.
+
+    Args:
+        img: an RGB picture of any size.
+        size: the target ``(H, W)`` in pixels.
+        policy: ``stretch`` (ignore the aspect ratio), ``center_crop`` (largest centred crop of
+            the target aspect, then resize) or ``letterbox`` (pad with white to the target
+            aspect, then resize).
+
+    Returns:
+        An RGB picture of exactly ``W × H`` pixels.
+    """
+    H, W = size
+    if H < 1 or W < 1:
+        raise ValueError(f"target size {size} must be two positive numbers (H, W)")
+    if policy not in FIT_POLICIES:
+        raise ValueError(f"fit policy {policy!r} must be one of {', '.join(FIT_POLICIES)}")
+    if policy == "center_crop":
+        img = img.crop(_centre_box(img.size, W / H))
+    elif policy == "letterbox":
+        img = _pad_to_aspect(img, W / H)
+    return img.resize((W, H), Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def _centre_box(wh: tuple[int, int], aspect: float) -> tuple[int, int, int, int]:
+    """The largest centred (left, top, right, bottom) box of width/height ratio ``aspect``."""
+    w, h = wh
+    crop_w, crop_h = min(w, max(1, round(h * aspect))), min(h, max(1, round(w / aspect)))
+    left, top = (w - crop_w) // 2, (h - crop_h) // 2
+    return left, top, left + crop_w, top + crop_h
+
+
+def _pad_to_aspect(img: Image.Image, aspect: float) -> Image.Image:
+    """Centre the picture on a white canvas of width/height ratio ``aspect``."""
+    w, h = img.size
+    canvas_w, canvas_h = max(w, round(h * aspect)), max(h, round(w / aspect))
+    canvas = Image.new("RGB", (canvas_w, canvas_h), LETTERBOX_FILL)
+    canvas.paste(img, ((canvas_w - w) // 2, (canvas_h - h) // 2))
+    return canvas
+
+
+def to_tensor(
+    img: Image.Image,
+    mean: tuple[float, ...] = IMAGENET_MEAN,
+    std: tuple[float, ...] = IMAGENET_STD,
+) -> torch.Tensor:
+    """RGB picture → normalised float tensor ``(1, 3, H, W)``: ``(pixel / 255 − mean) / std``."""
+    arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0  # (H, W, 3)
+    x = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W)
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)  # (1, 3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)  # (1, 3, 1, 1)
+    return (x - mean_t) / std_t  # (1, 3, H, W)
+
+
+def to_display(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+    """Inverse of :func:`to_tensor` for one image: ``(1, 3, H, W)`` → uint8 ``(H, W, 3)``."""
+    mean_t = torch.tensor(mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)  # (3, 1, 1)
+    std_t = torch.tensor(std, dtype=x.dtype, device=x.device).view(-1, 1, 1)  # (3, 1, 1)
+    rgb = (x[0] * std_t + mean_t).clamp(0, 1)  # (3, H, W)
+    return (rgb.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)  # (H, W, 3)

@@ -1,0 +1,209 @@
+"""A Vision Transformer whose patch embedding is one Conv2d, returning every tensor it makes.
+
+Follows Dosovitskiy et al. 2020 (arXiv 2010.11929) with timm's parameter names and pre-norm
+blocks. Attention is computed by hand, ``softmax(q @ kᵀ · scale)``, so its weights can be
+returned; :meth:`VisionTransformer.forward_trace` hands them back in a :class:`Trace`.
+
+Shape legend: B batch, C input channels, H, W image size, P patch size, Gh, Gw = H/P, W/P
+patch grid, N = Gh·Gw patch tokens, T = N + 1 tokens with CLS, D embedding dim, nh heads,
+hs = D/nh head size, K classes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ViTConfig
+
+
+@dataclass
+class Trace:
+    """Every intermediate tensor of one forward pass, CLS token first along the token axis."""
+
+    patch_grid: torch.Tensor  # (B, D, Gh, Gw) the Conv2d output: the grid of 1×1×D vectors
+    patch_tokens: torch.Tensor  # (B, N, D) the grid flattened row-major
+    tokens: torch.Tensor  # (B, T, D) after prepending CLS and adding position embeddings
+    attentions: list[torch.Tensor]  # per block (B, nh, T, T), rows are queries, sum to 1
+    hidden_states: list[torch.Tensor]  # per block output (B, T, D)
+    features: torch.Tensor  # (B, T, D) after the final LayerNorm
+    logits: torch.Tensor  # (B, K), or (B, D) CLS features when the model has no head
+
+    def to(self, device: str | torch.device) -> Trace:
+        """The same trace with every tensor moved to ``device``."""
+
+        def move(value):
+            if isinstance(value, list):
+                return [t.to(device) for t in value]
+            return value.to(device) if isinstance(value, torch.Tensor) else value
+
+        return Trace(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
+
+
+class PatchEmbed(nn.Module):
+    """Split into P×P patches, flatten, project to D — as one Conv2d with kernel = stride = P."""
+
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        P = cfg.patch_size
+        self.proj = nn.Conv2d(cfg.in_chans, cfg.embed_dim, kernel_size=P, stride=P)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)  # (B, C, H, W) -> (B, D, Gh, Gw)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with one fused qkv projection and explicit weights."""
+
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.num_heads = cfg.num_heads
+        self.scale = cfg.head_dim**-0.5
+        self.qkv = nn.Linear(cfg.embed_dim, 3 * cfg.embed_dim)
+        self.proj = nn.Linear(cfg.embed_dim, cfg.embed_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        B, T, D = x.shape  # batch, tokens, embedding dim
+        nh = self.num_heads
+        qkv = self.qkv(x).reshape(B, T, 3, nh, D // nh).permute(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
+        q, k, v = qkv.unbind(0)  # each (B, nh, T, hs)
+        attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, T, T)
+        attn = attn.softmax(dim=-1)  # (B, nh, T, T) each query row sums to 1
+        out = (attn @ v).transpose(1, 2).reshape(B, T, D)  # (B, T, D) heads concatenated
+        return self.proj(out), attn
+
+
+class Mlp(nn.Module):
+    """Two Linear layers with an exact GELU between them."""
+
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg.embed_dim, cfg.mlp_hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(cfg.mlp_hidden, cfg.embed_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))  # (B, T, D) -> (B, T, 4D) -> (B, T, D)
+
+
+class Block(nn.Module):
+    """Pre-norm encoder block: x + Attn(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.attn = Attention(cfg)
+        self.norm2 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.mlp = Mlp(cfg)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        attn_out, attn = self.attn(self.norm1(x))  # (B, T, D), (B, nh, T, T)
+        x = x + attn_out  # (B, T, D)
+        x = x + self.mlp(self.norm2(x))  # (B, T, D)
+        return x, attn
+
+
+class VisionTransformer(nn.Module):
+    """ViT: Conv2d patch embedding, CLS token, learned position embeddings, encoder, head."""
+
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.cfg = cfg
+        D = cfg.embed_dim
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.patch_embed = PatchEmbed(cfg)
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, D))  # (1, 1, D)
+            self.pos_embed = nn.Parameter(torch.zeros(1, cfg.num_patches + 1, D))  # (1, T, D)
+            self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
+            self.norm = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
+            self.head = nn.Linear(D, cfg.num_classes) if cfg.num_classes else nn.Identity()
+            self._init_weights()
+
+    def _init_weights(self) -> None:
+        """timm's default ViT init: truncated-normal Linear weights and position embeddings."""
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        nn.init.normal_(self.cls_token, std=1e-6)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+
+    def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Image → (patch_grid, patch_tokens, tokens): the patch embedding step by step."""
+        self._check_input(x)
+        patch_grid = self.patch_embed(x)  # (B, D, Gh, Gw)
+        patch_tokens = patch_grid.flatten(2).transpose(1, 2)  # (B, N, D) row-major over the grid
+        cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, D)
+        tokens = torch.cat([cls, patch_tokens], dim=1) + self.pos_embed  # (B, T, D)
+        return patch_grid, patch_tokens, tokens
+
+    def forward_trace(self, x: torch.Tensor) -> Trace:
+        """Run the model on ``x`` (B, C, H, W) and return every intermediate tensor."""
+        patch_grid, patch_tokens, tokens = self.embed(x)
+        hidden, attentions, hidden_states = tokens, [], []
+        for block in self.blocks:
+            hidden, attn = block(hidden)  # (B, T, D), (B, nh, T, T)
+            attentions.append(attn)
+            hidden_states.append(hidden)
+        features = self.norm(hidden)  # (B, T, D)
+        logits = self.head(features[:, 0])  # (B, K) from the CLS token
+        return Trace(patch_grid, patch_tokens, tokens, attentions, hidden_states, features, logits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, K)`` (CLS features ``(B, D)`` without a head)."""
+        _, _, hidden = self.embed(x)
+        for block in self.blocks:
+            hidden, _ = block(hidden)  # (B, T, D)
+        return self.head(self.norm(hidden)[:, 0])  # (B, K)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        expected = (self.cfg.in_chans, *self.cfg.img_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"input of shape {tuple(x.shape)} does not match (B, {', '.join(map(str, expected))})")
+
+
+def split_flatten_linear(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """The patch embedding done the long way: split into patches, flatten, one Linear.
+
+    The same weights as ``conv`` (kernel = stride = P) reshaped into a ``Linear(C·P·P, D)``;
+    each patch is flattened in (channel, row, column) order, the order of the kernel's weights.
+
+    Args:
+        x: images ``(B, C, H, W)`` with H and W multiples of P.
+        conv: the patch-embedding Conv2d.
+
+    Returns:
+        The patch grid ``(B, D, Gh, Gw)``, equal to ``conv(x)`` up to float rounding.
+    """
+    B, C, H, W = x.shape
+    P = conv.kernel_size[0]
+    D = conv.out_channels
+    Gh, Gw = H // P, W // P
+    patches = x.reshape(B, C, Gh, P, Gw, P).permute(0, 2, 4, 1, 3, 5)  # (B, Gh, Gw, C, P, P)
+    flat = patches.reshape(B, Gh * Gw, C * P * P)  # (B, N, C·P·P)
+    out = F.linear(flat, conv.weight.reshape(D, C * P * P), conv.bias)  # (B, N, D)
+    return out.transpose(1, 2).reshape(B, D, Gh, Gw)  # (B, D, Gh, Gw)
+
+
+def timed_trace(model: VisionTransformer, x: torch.Tensor) -> tuple[Trace, float]:
+    """Run :meth:`VisionTransformer.forward_trace` without autograd on the model's device.
+
+    Returns:
+        The trace with every tensor on the CPU, and the forward pass's wall time in seconds.
+    """
+    from .device import synchronize  # local: keeps model.py importable on its own
+
+    device = next(model.parameters()).device
+    x = x.to(device)  # (B, C, H, W)
+    synchronize(device.type)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        trace = model.forward_trace(x)
+    synchronize(device.type)
+    seconds = time.perf_counter() - start
+    return trace.to("cpu"), seconds
