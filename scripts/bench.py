@@ -1,7 +1,10 @@
 """Benchmarks whose numbers go into README.md: `make bench` (or `python -m scripts.bench`).
 
-Forward-pass time (median of repeated runs, with attention weights kept) for each preset.
-Numbers are printed as a Markdown table; nothing here is asserted.
+- forward-pass time (median of repeated runs, with attention weights kept) for each preset;
+- the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
+- the page's rerun time after changing P (Streamlit AppTest, model and trace not yet cached).
+
+Numbers are printed as Markdown tables; nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ import argparse
 import statistics
 import time
 
+import numpy as np
 import torch
 
+from vizlib import analysis
 from vizlib.config import ViTConfig
+from vizlib.figures.patches import stride_animation
 from vizlib.image import fit_image, load_image, to_tensor
 from vizlib.model import VisionTransformer
-from vizlib.paths import SAMPLES_DIR
+from vizlib.paths import ROOT, SAMPLES_DIR
 
 PRESETS = {
     "Article (81 px, P=27, D=128, 4×4)": dict(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4),
@@ -40,6 +46,43 @@ def time_forward(cfg: ViTConfig, device: str, repeats: int) -> list[float]:
     return times
 
 
+def animation_sizes() -> None:
+    img = load_image((SAMPLES_DIR / "chelsea.jpg").read_bytes())
+    print("\n| stride animation | steps | JSON (MB) | build (s) |")
+    print("|---|---:|---:|---:|")
+    for H, P, D in [(81, 27, 128), (224, 16, 384), (224, 7, 384)]:
+        cfg = ViTConfig(img_size=(H, H), patch_size=P, embed_dim=D, depth=1, num_heads=1)
+        fitted = fit_image(img, cfg.img_size, "center_crop")
+        with torch.inference_mode():
+            grid = VisionTransformer(cfg).patch_embed(to_tensor(fitted))  # (1, D, Gh, Gw)
+        colours = analysis.pca_rgb(grid).numpy()
+        start = time.perf_counter()
+        fig = stride_animation(np.asarray(fitted), P, colours, D)
+        size = len(fig.to_json())
+        print(f"| {H} px, P = {P} | {len(fig.frames)} | {size / 1e6:.3f} | {time.perf_counter() - start:.2f} |")
+
+
+def app_rerun_times() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    print("\n| page (AppTest) | seconds |")
+    print("|---|---:|")
+    start = time.perf_counter()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    print(f"| first run, article preset | {time.perf_counter() - start:.2f} |")
+    for label, key, value in [("P 27 → 9 (81 steps)", "patch_size", 9), ("P 9 → 3 (729 steps)", "patch_size", 3)]:
+        start = time.perf_counter()
+        at.number_input(key=key).set_value(value).run()
+        assert not at.exception, at.exception
+        print(f"| {label} | {time.perf_counter() - start:.2f} |")
+    start = time.perf_counter()
+    at.selectbox(key="preset").set_value("vit_s16").run()
+    print(f"| preset → ViT-S/16 (196 steps) | {time.perf_counter() - start:.2f} |")
+    start = time.perf_counter()
+    at.run()
+    print(f"| rerun, nothing changed (cached) | {time.perf_counter() - start:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default="cpu")
@@ -51,6 +94,8 @@ def main() -> None:
     for name, kwargs in PRESETS.items():
         times = time_forward(ViTConfig(**kwargs), args.device, args.repeats)
         print(f"| {name} | {statistics.median(times) * 1e3:.1f} | {min(times) * 1e3:.1f} |")
+    animation_sizes()
+    app_rerun_times()
 
 
 if __name__ == "__main__":

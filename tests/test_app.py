@@ -1,14 +1,21 @@
-"""The page, driven by Streamlit's AppTest: default run, an upload, a bad file."""
+"""The page, driven by Streamlit's AppTest: views, uploads, bad input, settings, languages, caching."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, png_bytes
+from vizlib.model import VisionTransformer
 
 APP = str(ROOT / "app.py")
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+CHARTS = 5  # patch grid, stride animation, PCA grid, token heatmap, attention maps
 
 
 @pytest.fixture
@@ -16,9 +23,17 @@ def at() -> AppTest:
     return AppTest.from_file(APP, default_timeout=60).run()
 
 
+def specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def animation(at: AppTest) -> dict:
+    (fig,) = [s for s in specs(at) if s.get("frames")]
+    return fig
+
+
 def top_logits(at: AppTest) -> list[float]:
-    table = at.dataframe[0].value
-    return list(table.iloc[:, 2])
+    return list(at.dataframe[0].value.iloc[:, 2])
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
@@ -27,26 +42,105 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppT
     return at.run()
 
 
-def test_default_run_shows_the_article_example(at):
-    assert not at.exception
+def gradient_png() -> bytes:
+    return png_bytes(Image.linear_gradient("L").resize((300, 200)).convert("RGB"))
+
+
+def test_default_run_shows_the_article_example_and_three_views(at):
+    assert not at.exception and not at.error
+    assert [tab.label for tab in at.tabs] == ["Patch splitting", "Embedding grid", "Attention", "Predictions"]
     strip = " ".join(m.value for m in at.markdown)
-    assert "(3, 81, 81)" in strip and "(128, 3, 3)" in strip and "(9, 128)" in strip and "(10, 128)" in strip
+    for shape in ["(3, 81, 81)", "(128, 3, 3)", "(9, 128)", "(10, 128)", "(4, 10, 10)"]:
+        assert shape in strip
+    assert len(specs(at)) == CHARTS
+    assert len(animation(at)["frames"]) == 9
     assert len(top_logits(at)) == 5
     assert any("ms on cpu" in c.value for c in at.caption)
 
 
 def test_upload_changes_the_logits(at):
     before = top_logits(at)
-    gradient = Image.linear_gradient("L").resize((300, 200)).convert("RGB")
-    after_at = upload(at, "gradient.png", png_bytes(gradient))
-    assert not after_at.exception and not after_at.error
-    assert top_logits(after_at) != before
+    after = upload(at, "gradient.png", gradient_png())
+    assert not after.exception and not after.error
+    assert top_logits(after) != before
+    assert len(specs(after)) == CHARTS
 
 
-def test_bad_file_shows_an_error_and_keeps_the_last_good_picture(at):
-    good = upload(at, "gradient.png", png_bytes(Image.linear_gradient("L").convert("RGB")))
+def test_patch_size_changes_the_grid_and_the_frames(at):
+    at.number_input(key="patch_size").set_value(9).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="preset").value == "custom"
+    assert len(animation(at)["frames"]) == 81
+    assert any("9×9 grid" in c.value for c in at.caption)
+    assert "(128, 9, 9)" in " ".join(m.value for m in at.markdown)
+    at.number_input(key="img_w").set_value(162).run()  # non-square: 9 × 18 windows
+    assert len(animation(at)["frames"]) == 162
+
+
+def test_preset_fills_the_numbers(at):
+    at.selectbox(key="preset").set_value("vit_s16").run()
+    assert (at.number_input(key="img_h").value, at.number_input(key="patch_size").value) == (224, 16)
+    assert at.number_input(key="embed_dim").value == 384
+    assert len(animation(at)["frames"]) == 196
+
+
+def test_bad_file_shows_an_error_and_keeps_the_views(at):
+    good = upload(at, "gradient.png", gradient_png())
     logits = top_logits(good)
     bad = upload(good, "notes.png", b"this is not a picture", "image/png")
     assert not bad.exception
     assert len(bad.error) == 1 and "notes.png" in bad.error[0].value and "not a picture" in bad.error[0].value
     assert top_logits(bad) == logits  # the last good upload is still the one shown
+    assert len(specs(bad)) == CHARTS
+
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [("patch_size", 10, "not a multiple"), ("num_heads", 3, "divisible"), ("patch_size", 1, "limit of 1024")],
+)
+def test_bad_setting_shows_an_error_and_keeps_the_last_good_settings(at, key, value, words):
+    at.number_input(key="patch_size").set_value(9).run()
+    at.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert len(at.error) == 1 and words in at.error[0].value
+    assert len(animation(at)["frames"]) == 81  # still the last good P = 9
+    assert len(specs(at)) == CHARTS
+
+
+def widget_labels(at: AppTest) -> list[str]:
+    widgets = [*at.radio, *at.selectbox, *at.number_input, *at.slider]
+    return [w.label for w in widgets] + [tab.label for tab in at.tabs]
+
+
+def test_japanese_changes_every_tab_and_widget_label(at):
+    english = widget_labels(at)
+    at.radio(key="lang").set_value("ja").run()
+    assert not at.exception
+    japanese = widget_labels(at)
+    assert len(japanese) == len(english) > 10
+    for en, ja in zip(english, japanese, strict=True):
+        assert en != ja and JAPANESE.search(ja), (en, ja)
+    assert JAPANESE.search(animation(at)["layout"]["sliders"][0]["steps"][0]["label"])
+    at.number_input(key="num_heads").set_value(3).run()
+    assert JAPANESE.search(at.error[0].value)  # error messages are translated too
+
+
+def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    calls = []
+    original = VisionTransformer.forward_trace
+
+    def counting(self, x):
+        calls.append(tuple(x.shape))
+        return original(self, x)
+
+    monkeypatch.setattr(VisionTransformer, "forward_trace", counting)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert len(calls) == 1
+    at.run()
+    at.radio(key="lang").set_value("ja").run()
+    at.slider(key="layer").set_value(2).run()
+    assert len(calls) == 1  # reruns, a language switch and a layer change reuse the cached trace
+    at.number_input(key="patch_size").set_value(9).run()
+    assert len(calls) == 2

@@ -14,6 +14,15 @@ MAX_DEPTH = 24  # ViT-L has 24 blocks
 MAX_SEED = 2**31 - 1
 
 
+class ConfigError(ValueError):
+    """Settings that cannot build a ViT. ``code`` and ``fields`` let a page translate it."""
+
+    def __init__(self, code: str, message: str, **fields):
+        super().__init__(message)
+        self.code = code
+        self.fields = fields
+
+
 @dataclass(frozen=True, kw_only=True)
 class ViTConfig:
     """Shape of a Vision Transformer (Dosovitskiy et al. 2020, arXiv 2010.11929)."""
@@ -33,45 +42,73 @@ class ViTConfig:
         # A tuple from JSON or a list from a widget both become the hashable (H, W).
         object.__setattr__(self, "img_size", tuple(int(v) for v in self.img_size))
         for error in self._errors():
-            raise ValueError(error)
+            raise error
 
     def _errors(self):
         H, W = self.img_size if len(self.img_size) == 2 else (0, 0)
         P, D, nh = self.patch_size, self.embed_dim, self.num_heads
         if len(self.img_size) != 2 or H < 1 or W < 1:
-            yield f"image size {self.img_size} must be two positive numbers (H, W)"
-        if P < 1:
-            yield f"patch size {P} must be at least 1"
-        if P > min(H, W):
-            yield f"patch size {P} is larger than the image ({H}×{W}): choose P ≤ {min(H, W)}"
-        if H % P or W % P:
-            yield (
-                f"image size {H}×{W} is not a multiple of the patch size {P}: "
-                f"use e.g. {H - H % P}×{W - W % P} or {H + (-H) % P}×{W + (-W) % P}"
+            yield ConfigError(
+                "size", f"image size {self.img_size} must be two positive numbers (H, W)", size=self.img_size
             )
-        n_tokens = (H // P) * (W // P)
-        if n_tokens > MAX_TOKENS:
-            smallest = _smallest_patch(H, W)
-            yield (
-                f"{H // P}×{W // P} = {n_tokens} patches is more than the limit of {MAX_TOKENS} "
-                f"tokens: use a patch size of at least {smallest} or a smaller image"
+            return
+        if P < 1:
+            yield ConfigError("patch_min", f"patch size {P} must be at least 1", P=P)
+            return
+        if P > min(H, W):
+            yield ConfigError(
+                "patch_max",
+                f"patch size {P} is larger than the image ({H}×{W}): choose P ≤ {min(H, W)}",
+                P=P,
+                H=H,
+                W=W,
+                max=min(H, W),
+            )
+        if H % P or W % P:
+            lo, hi = f"{H - H % P}×{W - W % P}", f"{H + (-H) % P}×{W + (-W) % P}"
+            yield ConfigError(
+                "multiple",
+                f"image size {H}×{W} is not a multiple of the patch size {P}: use e.g. {lo} or {hi}",
+                H=H,
+                W=W,
+                P=P,
+                lo=lo,
+                hi=hi,
+            )
+        Gh, Gw = H // P, W // P
+        if Gh * Gw > MAX_TOKENS:
+            yield ConfigError(
+                "tokens",
+                f"{Gh}×{Gw} = {Gh * Gw} patches is more than the limit of {MAX_TOKENS} "
+                f"tokens: use a patch size of at least {_smallest_patch(H, W)} or a smaller image",
+                Gh=Gh,
+                Gw=Gw,
+                N=Gh * Gw,
+                max=MAX_TOKENS,
+                P_min=_smallest_patch(H, W),
             )
         if not 1 <= D <= MAX_EMBED_DIM:
-            yield f"embedding dim {D} must be between 1 and {MAX_EMBED_DIM}"
+            yield ConfigError("dim", f"embedding dim {D} must be between 1 and {MAX_EMBED_DIM}", D=D, max=MAX_EMBED_DIM)
         if nh < 1:
-            yield f"number of heads {nh} must be at least 1"
+            yield ConfigError("heads_min", f"number of heads {nh} must be at least 1", nh=nh)
         elif D % nh:
-            yield f"embedding dim {D} must be divisible by the number of heads {nh}"
+            yield ConfigError(
+                "heads_divide", f"embedding dim {D} must be divisible by the number of heads {nh}", D=D, nh=nh
+            )
         if not 1 <= self.depth <= MAX_DEPTH:
-            yield f"depth {self.depth} must be between 1 and {MAX_DEPTH}"
+            yield ConfigError(
+                "depth", f"depth {self.depth} must be between 1 and {MAX_DEPTH}", depth=self.depth, max=MAX_DEPTH
+            )
         if self.in_chans < 1:
-            yield f"input channels {self.in_chans} must be at least 1"
+            yield ConfigError("other", f"input channels {self.in_chans} must be at least 1")
         if self.mlp_ratio <= 0:
-            yield f"MLP ratio {self.mlp_ratio} must be positive"
+            yield ConfigError("other", f"MLP ratio {self.mlp_ratio} must be positive")
         if self.num_classes < 0:
-            yield f"number of classes {self.num_classes} must be 0 (no head) or more"
+            yield ConfigError("other", f"number of classes {self.num_classes} must be 0 (no head) or more")
         if not 0 <= self.seed <= MAX_SEED:
-            yield f"seed {self.seed} must be between 0 and {MAX_SEED}"
+            yield ConfigError(
+                "seed", f"seed {self.seed} must be between 0 and {MAX_SEED}", seed=self.seed, max=MAX_SEED
+            )
 
     @property
     def grid(self) -> tuple[int, int]:

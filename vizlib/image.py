@@ -24,7 +24,15 @@ LETTERBOX_FILL = (255, 255, 255)  # padding colour of the letterbox policy (whit
 
 
 class ImageError(ValueError):
-    """A file that cannot be used as a picture, with a message the user can act on."""
+    """A file that cannot be used as a picture, with a message the user can act on.
+
+    ``code`` and ``fields`` let a page show the same message in another language.
+    """
+
+    def __init__(self, code: str, message: str, **fields):
+        super().__init__(message)
+        self.code = code
+        self.fields = fields
 
 
 def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -41,24 +49,23 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         ImageError: empty, non-image, unsupported, truncated or oversized data.
     """
     if not data:
-        raise ImageError("the file is empty (0 bytes): choose a PNG, JPEG or WebP picture")
+        raise ImageError("empty", "the file is empty (0 bytes): choose a PNG, JPEG or WebP picture")
     if len(data) > MAX_BYTES:
-        raise ImageError(
-            f"the file is {len(data) / 2**20:.1f} MB, more than the {MAX_BYTES // 2**20} MB "
-            "limit: save a smaller copy of the picture"
-        )
+        mb, limit = f"{len(data) / 2**20:.1f}", MAX_BYTES // 2**20
+        msg = f"the file is {mb} MB, more than the {limit} MB limit: save a smaller copy of the picture"
+        raise ImageError("bytes", msg, mb=mb, limit=limit)
     img = _open(data)
     w, h = img.size
     if w * h > max_pixels:
-        raise ImageError(
-            f"the picture is {w}×{h} = {w * h / 1e6:.1f} MP, more than the "
-            f"{max_pixels / 1e6:.0f} MP limit: resize it first"
-        )
+        mp, limit = f"{w * h / 1e6:.1f}", f"{max_pixels / 1e6:.0f}"
+        msg = f"the picture is {w}×{h} = {mp} MP, more than the {limit} MP limit: resize it first"
+        raise ImageError("pixels", msg, w=w, h=h, mp=mp, limit=limit)
     try:
         img.seek(0)  # first frame of an animation
         img.load()
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"the {img.format} file is damaged or cut short ({err}): save it again and re-upload") from err
+        msg = f"the {img.format} file is damaged or cut short ({err}): save it again and re-upload"
+        raise ImageError("damaged", msg, format=img.format) from err
     return _to_rgb(ImageOps.exif_transpose(img))
 
 
@@ -67,20 +74,21 @@ def _open(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
+            return Image.open(io.BytesIO(data), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(
+        msg = (
             f"the picture declares far more pixels than its file size suggests ({err}); "
             "it looks like a decompression bomb and was not opened"
-        ) from err
+        )
+        raise ImageError("bomb", msg) from err
     except UnidentifiedImageError as err:
-        raise ImageError(
+        msg = (
             "this file is not a picture this app can read: use PNG, JPEG, WebP, BMP, TIFF or GIF "
             "(HEIC, SVG, PDF and text files are not supported)"
-        ) from err
+        )
+        raise ImageError("format", msg) from err
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"the file could not be read as a picture ({err}): try another file") from err
-    return img
+        raise ImageError("format", f"the file could not be read as a picture ({err}): try another file") from err
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

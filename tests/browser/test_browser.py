@@ -1,0 +1,35 @@
+"""What only a browser shows: the page loads, an upload renders, charts are drawn."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.browser.conftest import shoot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_page_loads_upload_renders_a_chart(page, tmp_path):
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(".js-plotly-plot").count() >= 2
+    shoot(page, "browser-loaded")
+
+    page.get_by_text("Upload", exact=True).click()
+    page.wait_for_selector('[data-testid="stFileUploader"] input[type="file"]', state="attached")
+    photo = tmp_path / "stripes.png"
+    img = Image.new("RGB", (320, 240), (30, 90, 200))
+    for x in range(0, 320, 40):
+        img.paste((240, 200, 40), (x, 0, x + 20, 240))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    photo.write_bytes(buf.getvalue())
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(photo))
+    page.get_by_text("Original: 320×240 px").wait_for(timeout=60_000)  # the page now shows our picture
+    wait_for_app(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert page.locator(".js-plotly-plot").count() >= 2
+    assert shoot(page, "browser-uploaded").stat().st_size > 10_000

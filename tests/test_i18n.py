@@ -1,0 +1,70 @@
+"""Every word on the page comes from the translation table, in English and Japanese."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from tests.conftest import ROOT
+from vizlib.i18n import Translator, load_table
+
+LETTERS = re.compile(r"[A-Za-z\u3040-\u30ff\u4e00-\u9fff]")
+# Streamlit calls that put text on the page, and the arguments that carry it.
+TEXT_FUNCS = {
+    "title", "header", "subheader", "markdown", "caption", "write", "text", "error", "warning", "info", "success",
+    "button", "radio", "selectbox", "slider", "select_slider", "number_input", "text_input", "file_uploader",
+    "checkbox", "toggle", "tabs", "expander", "metric", "image", "download_button", "spinner", "set_page_config",
+    "plotly_chart", "dataframe", "toast", "segmented_control", "pills", "popover",
+}  # fmt: skip
+TEXT_KEYWORDS = {"label", "body", "help", "caption", "placeholder", "title", "text", "page_title", "value_label"}
+
+
+def literal_text(node: ast.AST) -> list[str]:
+    """String literals with letters inside an expression, not looking into calls (t("key") is fine)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value] if LETTERS.search(node.value) else []
+    if isinstance(node, ast.JoinedStr):
+        return [v for part in node.values for v in literal_text(part)]
+    if isinstance(node, ast.BinOp):
+        return literal_text(node.left) + literal_text(node.right)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [v for e in node.elts for v in literal_text(e)]
+    if isinstance(node, ast.IfExp):
+        return literal_text(node.body) + literal_text(node.orelse)
+    return []
+
+
+def test_no_text_literal_in_the_page():
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    found = []
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        if call.func.attr not in TEXT_FUNCS:
+            continue
+        args = call.args[:1] + [k.value for k in call.keywords if k.arg in TEXT_KEYWORDS]
+        found += [(call.lineno, text) for arg in args for text in literal_text(arg)]
+    assert found == []
+
+
+def test_the_checker_catches_literals():
+    tree = ast.parse('st.button("Go", key="go")\nst.markdown(f"Hello {x}")\nst.caption(t("a") + " left")')
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in TEXT_FUNCS]
+    assert [literal_text(c.args[0]) for c in calls] == [["Go"], ["Hello "], [" left"]]
+
+
+def test_every_key_used_by_the_page_exists():
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    table = load_table()
+    used = set(re.findall(r'\bt\(\s*"([a-z0-9_]+)"', source))
+    assert used and used <= set(table)
+    # keys built at run time: f"fit_{policy}", f"sample_{name}", f"preset_{p}", f"source_{s}", f"err_{code}"
+    for prefix in ["fit_", "sample_", "preset_", "source_", "err_"]:
+        assert any(k.startswith(prefix) for k in table), prefix
+
+
+def test_format_fields_match_between_languages():
+    field = re.compile(r"\{(\w+)")
+    for key, texts in load_table().items():
+        assert set(field.findall(texts["en"])) == set(field.findall(texts["ja"])), key
+    assert Translator("ja")("head_title", h=3) == "ヘッド 3"

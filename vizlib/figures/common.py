@@ -1,0 +1,60 @@
+"""Helpers shared by the figure builders: the photo as an image trace, grid lines, fixed axes."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+PNG_MAX_PIXELS = 160 * 160  # small pictures go as lossless PNG, larger ones as JPEG
+GREEN, RED, GRID = "#00c853", "#e53935", "rgba(255, 255, 255, 0.85)"
+
+
+def data_uri(pixels: np.ndarray) -> str:
+    """``(H, W, 3)`` uint8 → a ``data:`` URI, so the figure carries the picture once, compressed."""
+    img = Image.fromarray(pixels)
+    buf = io.BytesIO()
+    if pixels.shape[0] * pixels.shape[1] <= PNG_MAX_PIXELS:
+        img.save(buf, format="PNG", optimize=True)
+        kind = "png"
+    else:
+        img.save(buf, format="JPEG", quality=90)
+        kind = "jpeg"
+    return f"data:image/{kind};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def image_trace(pixels: np.ndarray, x_offset: float = 0.0, name: str = "image") -> go.Image:
+    """The photo with its top-left pixel corner at (x_offset, 0), one unit per pixel."""
+    return go.Image(source=data_uri(pixels), x0=x_offset + 0.5, y0=0.5, dx=1, dy=1, name=name, hoverinfo="skip")
+
+
+def grid_lines(height: int, width: int, step: int, x_offset: float = 0.0, color: str = GRID) -> go.Scatter:
+    """Every patch boundary as one line trace (segments separated by None)."""
+    xs, ys = [], []
+    for x in range(0, width + 1, step):
+        xs += [x_offset + x, x_offset + x, None]
+        ys += [0, height, None]
+    for y in range(0, height + 1, step):
+        xs += [x_offset, x_offset + width, None]
+        ys += [y, y, None]
+    return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=1), hoverinfo="skip", showlegend=False)
+
+
+def fix_axes(fig: go.Figure, x_range: tuple[float, float], y_range: tuple[float, float], **axis) -> None:
+    """Pixel axes that never move: y downwards, equal scale, no ticks."""
+    common = dict(showgrid=False, zeroline=False, showticklabels=False, fixedrange=True, **axis)
+    fig.update_xaxes(range=list(x_range), constrain="domain", **common)
+    fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain", **common)
+
+
+def frame_args(duration: int, redraw: bool = True) -> dict:
+    """Animation arguments for plotly's ``animate`` (from plotly's own animation docs)."""
+    return {
+        "frame": {"duration": duration, "redraw": redraw},
+        "mode": "immediate",
+        "fromcurrent": True,
+        "transition": {"duration": 0},
+    }

@@ -1,0 +1,66 @@
+"""The grid of 1×1×D vectors: PCA colours beside the picture, and the N×D token matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .common import fix_axes, grid_lines, image_trace
+
+
+def pca_grid_figure(
+    pixels: np.ndarray, patch_size: int, cell_colours: np.ndarray, titles: tuple[str, str]
+) -> go.Figure:
+    """The picture with its patch grid, and beside it each patch's vector as one colour cell.
+
+    Args:
+        pixels: the model's input ``(H, W, 3)`` uint8.
+        patch_size: P.
+        cell_colours: ``(Gh, Gw, 3)`` in [0, 1] (``analysis.pca_rgb``).
+        titles: captions of the picture and of the vector grid.
+    """
+    H, W = pixels.shape[:2]
+    P = patch_size
+    Gh, Gw = cell_colours.shape[:2]
+    x_out = W + max(P, W // 10)
+    cells = (np.asarray(cell_colours) * 255 + 0.5).astype(np.uint8)  # (Gh, Gw, 3)
+    fig = go.Figure(
+        [
+            image_trace(pixels),
+            grid_lines(H, W, P, color="rgba(255,255,255,0.6)"),
+            go.Image(z=cells, x0=x_out + P / 2, y0=P / 2, dx=P, dy=P, hovertemplate="(%{y}, %{x})<extra></extra>"),
+            go.Scatter(
+                x=[W / 2, x_out + Gw * P / 2], y=[-0.04 * H] * 2, mode="text", text=list(titles),
+                textposition="top center", hoverinfo="skip",
+            ),
+        ]
+    )  # fmt: skip
+    fix_axes(fig, (-1, x_out + Gw * P + 1), (-0.12 * H, H + 1))
+    fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=420, showlegend=False, plot_bgcolor="white")
+    return fig
+
+
+def token_heatmap(
+    matrix: np.ndarray, row_step: int = 1, col_step: int = 1, title: str = "", axis_titles: tuple[str, str] = ("", "")
+) -> go.Figure:
+    """The N×D patch-token matrix (possibly block-averaged for display) as a diverging heatmap.
+
+    Args:
+        matrix: ``(rows, cols)`` values; rows are tokens in flatten order, columns embedding dims.
+        row_step, col_step: how many tokens / dims each displayed cell averages (1 = exact).
+        title: the figure title.
+        axis_titles: (x title, y title).
+    """
+    rows, cols = matrix.shape
+    limit = float(np.abs(matrix).max()) or 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix.astype(np.float32), x0=0, dx=col_step, y0=0, dy=row_step, colorscale="RdBu_r",
+            zmin=-limit, zmax=limit, colorbar=dict(thickness=12),
+            hovertemplate="token %{y} · dim %{x}: %{z:.3f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", title=axis_titles[1])
+    fig.update_xaxes(title=axis_titles[0])
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420)
+    return fig

@@ -1,0 +1,173 @@
+"""The patch grid and the stride animation: a P×P window visits each of the Gh×Gw positions.
+
+Layout, as the article draws it: the input picture on the left, the output grid of 1×1×D
+vectors (each cell coloured by its vector, see ``analysis.pca_rgb``) on the right, in one pair
+of pixel axes. The picture is sent once; each frame moves only layout shapes (the window, the
+dimmed visited area, the cover over unwritten cells, the dashed arrow), a constant number per
+frame, so the figure grows by well under a kilobyte per stride step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .common import GREEN, RED, fix_axes, frame_args, grid_lines, image_trace
+
+DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
+COVER = "rgba(245, 245, 245, 1)"  # over output cells not yet written
+
+
+@dataclass(frozen=True)
+class StrideText:
+    """Every word the animation shows, already translated; ``step`` is a format template."""
+
+    step: str = "step {k} / {N} — rows {r0}…{r1}, cols {c0}…{c1} → vector ({r}, {c})"
+    input_title: str = "input {C}×{H}×{W}"
+    output_title: str = "output {D}×{Gh}×{Gw}: one 1×1×D vector per window"
+    play: str = "▶ Play"
+    pause: str = "❚❚ Pause"
+
+
+def patch_grid_figure(pixels: np.ndarray, patch_size: int) -> go.Figure:
+    """The picture with every P×P patch boundary drawn on it."""
+    H, W = pixels.shape[:2]
+    fig = go.Figure([image_trace(pixels), grid_lines(H, W, patch_size)])
+    fix_axes(fig, (0, W), (0, H))
+    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=420, showlegend=False)
+    return fig
+
+
+def stride_steps(grid: tuple[int, int]) -> list[tuple[int, int]]:
+    """(r, c) of each stride step in the order the Conv2d visits them: row-major."""
+    Gh, Gw = grid
+    return [(r, c) for r in range(Gh) for c in range(Gw)]
+
+
+def stride_animation(
+    pixels: np.ndarray,
+    patch_size: int,
+    cell_colours: np.ndarray,
+    embed_dim: int,
+    text: StrideText = StrideText(),
+    frame_ms: int | None = None,
+) -> go.Figure:
+    """The Conv2d's kernel window visiting every position, and the vector each visit writes.
+
+    Args:
+        pixels: the model's input picture ``(H, W, 3)`` uint8.
+        patch_size: P, the kernel size and stride.
+        cell_colours: ``(Gh, Gw, 3)`` in [0, 1], the colour of each output vector.
+        embed_dim: D, for the output block's title.
+        text: the words to show.
+        frame_ms: milliseconds per frame while playing (default: about 10 s for the whole pass).
+
+    Returns:
+        A figure with one named frame per stride step (``"0"`` … ``"N-1"``), play/pause buttons
+        and a slider.
+    """
+    H, W = pixels.shape[:2]
+    P = patch_size
+    Gh, Gw = cell_colours.shape[:2]
+    assert (Gh, Gw) == (H // P, W // P), "one colour per window"
+    x_out = W + max(P, W // 5)  # left edge of the output block
+    steps = stride_steps((Gh, Gw))
+    frame_ms = frame_ms or int(np.clip(10_000 / len(steps), 40, 700))
+
+    cells = (np.asarray(cell_colours) * 255 + 0.5).astype(np.uint8)  # (Gh, Gw, 3)
+    output = go.Image(z=cells, x0=x_out + P / 2, y0=P / 2, dx=P, dy=P, name="output", hoverinfo="skip")
+    traces = [image_trace(pixels), output, grid_lines(H, W, P, color="rgba(255,255,255,0.5)")]
+    traces.append(grid_lines(Gh * P, Gw * P, P, x_offset=x_out, color="rgba(120,120,120,0.6)"))
+    fig = go.Figure(traces)
+
+    frames, slider_steps = [], []
+    for k, (r, c) in enumerate(steps):
+        name = str(k)
+        layout = _step_layout(r, c, P, Gh, Gw, x_out)
+        frames.append(go.Frame(name=name, layout=layout))
+        label = text.step.format(
+            k=k + 1, N=len(steps), r0=r * P, r1=(r + 1) * P - 1, c0=c * P, c1=(c + 1) * P - 1, r=r, c=c
+        )
+        slider_steps.append({"args": [[name], frame_args(0)], "label": label, "method": "animate"})
+    fig.frames = frames
+
+    titles = [text.input_title.format(C=3, H=H, W=W), text.output_title.format(D=embed_dim, Gh=Gh, Gw=Gw)]
+    fig.add_trace(
+        go.Scatter(
+            x=[W / 2, x_out + Gw * P / 2], y=[-0.04 * H] * 2, mode="text", text=titles, textposition="top center",
+            hoverinfo="skip", showlegend=False,
+        )
+    )  # fmt: skip
+    first = _step_layout(0, 0, P, Gh, Gw, x_out)
+    fig.update_layout(
+        shapes=first["shapes"],
+        annotations=first["annotations"],
+        margin=dict(l=0, r=0, t=10, b=0),
+        height=460,
+        plot_bgcolor="white",
+        showlegend=False,
+        updatemenus=[_play_pause(text, frame_ms)],
+        sliders=[
+            {
+                "active": 0,
+                "steps": slider_steps,
+                "x": 0.2,
+                "len": 0.8,
+                "y": 0,
+                "pad": {"t": 10},
+                "currentvalue": {"prefix": "", "visible": True, "xanchor": "left", "font": {"color": "#222"}},
+                "font": {"color": "rgba(0,0,0,0)"},  # the long step labels show only as the current value
+                "transition": {"duration": 0},
+            }
+        ],
+    )
+    fix_axes(fig, (-1, x_out + Gw * P + 1), (-0.12 * H, H + 1))
+    return fig
+
+
+def _step_layout(r: int, c: int, P: int, Gh: int, Gw: int, x_out: float) -> dict:
+    """Shapes and the arrow of step (r, c): a constant number, whatever the grid size."""
+    W = Gw * P
+    shapes = [
+        _rect(0, 0, W, r * P, fill=DIM),  # rows already visited
+        _rect(0, r * P, c * P, (r + 1) * P, fill=DIM),  # this row, left of the window
+        _rect(x_out + (c + 1) * P, r * P, x_out + W, (r + 1) * P, fill=COVER),  # cells not yet written
+        _rect(x_out, (r + 1) * P, x_out + W, Gh * P, fill=COVER),
+        _rect(c * P, r * P, (c + 1) * P, (r + 1) * P, line=GREEN, width=3),  # the kernel window
+        _rect(x_out + c * P, r * P, x_out + (c + 1) * P, (r + 1) * P, line=RED, width=3),  # the vector it writes
+    ]
+    start = ((c + 1) * P, (r + 0.5) * P)  # right edge of the window
+    end = (x_out + c * P, (r + 0.5) * P)  # left edge of the output cell
+    shapes.append(
+        dict(type="line", x0=start[0], y0=start[1], x1=end[0], y1=end[1], line=dict(color=RED, width=2, dash="dash"))
+    )
+    arrow_head = dict(
+        x=end[0], y=end[1], ax=-16, ay=0, xref="x", yref="y", showarrow=True, arrowhead=2, arrowsize=1.4,
+        arrowwidth=2, arrowcolor=RED, text="",
+    )  # fmt: skip
+    return {"shapes": shapes, "annotations": [arrow_head]}
+
+
+def _rect(x0, y0, x1, y1, fill=None, line=None, width=0) -> dict:
+    return dict(
+        type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=fill or "rgba(0,0,0,0)",
+        line=dict(color=line or "rgba(0,0,0,0)", width=width),
+    )  # fmt: skip
+
+
+def _play_pause(text: StrideText, frame_ms: int) -> dict:
+    return {
+        "type": "buttons",
+        "direction": "left",
+        "x": 0.0,
+        "y": 0,
+        "xanchor": "left",
+        "yanchor": "top",
+        "pad": {"t": 30, "r": 10},
+        "buttons": [
+            {"label": text.play, "method": "animate", "args": [None, frame_args(frame_ms)]},
+            {"label": text.pause, "method": "animate", "args": [[None], frame_args(0, redraw=False)]},
+        ],
+    }
