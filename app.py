@@ -78,9 +78,23 @@ def explain(t: Translator, err: Exception) -> str:
     return t(key, **err.fields) if key in t.table else str(err)
 
 
+SELECTBOX_KEYS = ("sample", "preset", "fit_policy", "device")
+
+
+def refresh_selectboxes() -> None:
+    """Callback of the language switch: re-set each selectbox's value so that the browser redraws
+    its selected text in the new language (Streamlit keeps the old formatted text otherwise,
+    streamlit/streamlit#13788)."""
+    for key in SELECTBOX_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def choose_language() -> Translator:
     label = Translator(st.session_state.get("lang", "en"))("language")
-    lang = st.sidebar.radio(label, list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
+    lang = st.sidebar.radio(
+        label, list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True, on_change=refresh_selectboxes
+    )
     return Translator(lang)
 
 

@@ -33,3 +33,15 @@ def test_page_loads_upload_renders_a_chart(page, tmp_path):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert page.locator(".js-plotly-plot").count() >= 2
     assert shoot(page, "browser-uploaded").stat().st_size > 10_000
+
+
+def test_japanese_switch_redraws_labels_and_selected_values(page):
+    page.get_by_text("日本語", exact=True).click()
+    page.get_by_text("パッチ分割", exact=True).wait_for(timeout=60_000)
+    wait_for_app(page)
+    # The selectboxes' selected text too, which Streamlit alone would leave in English.
+    boxes = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input[role="combobox"]')
+    values = [boxes.nth(i).input_value() for i in range(boxes.count())]
+    assert "猫（チェルシー）" in values and "中央を切り抜いてから縮小" in values
+    assert not any("Cat" in v or "crop" in v for v in values)
+    shoot(page, "browser-japanese")
