@@ -8,14 +8,18 @@ page comes from the translation table (assets/i18n.json) through ``t``.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 from vizlib import analysis, config, device, image, model
 from vizlib.figures import attention as attention_fig
+from vizlib.figures import cube3d as cube_fig
 from vizlib.figures import embedding as embedding_fig
+from vizlib.figures import inspector as inspector_fig
 from vizlib.figures import patches as patches_fig
+from vizlib.figures import sequence as sequence_fig
 from vizlib.i18n import LANGUAGES, Translator
 from vizlib.paths import SAMPLES_DIR
 
@@ -33,6 +37,7 @@ NUMBER_KEYS = {
     "embed_dim": ("embed_dim", None), "depth": ("depth", None), "num_heads": ("num_heads", None),
 }  # fmt: skip
 TOP_K = 5
+KERNELS_SHOWN = 6  # how many of the D kernels the step inspector draws
 HEATMAP_MAX = (256, 384)  # most rows × columns of the token heatmap sent to the browser
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
 
@@ -53,20 +58,46 @@ def get_model(cfg: config.ViTConfig, dev: str) -> model.VisionTransformer:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def get_trace(cfg: config.ViTConfig, dev: str, digest: str, policy: str, _fitted) -> tuple[model.Trace, float]:
-    """Forward pass on the fitted picture; keyed by config, device, picture digest and policy."""
-    return model.timed_trace(get_model(cfg, dev), image.to_tensor(_fitted))
+def get_fitted(digest: str, size: tuple[int, int], policy: str, _img):
+    """The picture fitted to the requested (H, W); keyed by picture digest, size and policy."""
+    return image.fit_image(_img, size, policy)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def get_animation(cfg: config.ViTConfig, dev: str, digest: str, policy: str, lang: str, _pixels, _colours):
+def get_trace(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, _fitted) -> tuple[model.Trace, float]:
+    """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy)."""
+    x = image.snap_to_patches(image.to_tensor(_fitted), cfg.patch_size, snap)  # (1, 3, H′, W′)
+    return model.timed_trace(get_model(cfg, dev), x)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def get_proof(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, _inputs) -> analysis.Proof:
+    """Conv2d against split + flatten + Linear on this picture and these weights."""
+    return analysis.conv_vs_linear(_inputs.to(dev), get_model(cfg, dev).patch_embed.proj)
+
+
+# The two animated figures are cached as resources, not data: re-validating a plotly Figure on
+# every cache hit (what unpickling does) costs ~0.2 s each. They are shared and never mutated.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def get_animation(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, lang: str, _pixels, _colours):
     """The stride animation (the costliest figure), keyed like the trace plus the language."""
     t = Translator(lang)
     text = patches_fig.StrideText(
         step=t("anim_step"), input_title=t("anim_input"), output_title=t("anim_output"),
-        play=t("play"), pause=t("pause"),
+        play=t("play"), fast=t("play_fast"), pause=t("pause"),
     )  # fmt: skip
     return patches_fig.stride_animation(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def get_cube(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, lang: str, _pixels, _colours):
+    """The 3D view of the Conv2d, keyed like the animation."""
+    t = Translator(lang)
+    text = cube_fig.CubeText(
+        input_title=t("cube_input"), output_title=t("cube_output"), conv=t("cube_conv"), depth_label=t("cube_depth"),
+        step=t("anim_step"), play=t("play"), pause=t("pause"),
+    )  # fmt: skip
+    return cube_fig.conv_cube_figure(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text)
 
 
 # ---------------------------------------------------------------- sidebar
@@ -78,7 +109,7 @@ def explain(t: Translator, err: Exception) -> str:
     return t(key, **err.fields) if key in t.table else str(err)
 
 
-SELECTBOX_KEYS = ("sample", "preset", "fit_policy", "device")
+SELECTBOX_KEYS = ("sample", "preset", "fit_policy", "snap", "device")
 
 
 def refresh_selectboxes() -> None:
@@ -148,7 +179,7 @@ def mark_custom() -> None:
     st.session_state["preset"] = CUSTOM
 
 
-def choose_model(t: Translator) -> tuple[config.ViTConfig, str, str]:
+def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]], str, str, str]:
     st.sidebar.header(t("model_section"))
     if "preset" not in st.session_state:
         st.session_state["preset"] = "article"
@@ -168,26 +199,33 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, str, str]:
         t("fit_policy"), list(image.FIT_POLICIES), index=image.FIT_POLICIES.index("center_crop"),
         format_func=lambda p: t(f"fit_{p}"), help=t("fit_policy_help"), key="fit_policy",
     )  # fmt: skip
+    snap = st.sidebar.selectbox(
+        t("snap_policy"), list(image.SNAP_POLICIES), format_func=lambda p: t(f"snap_{p}"), help=t("snap_help"),
+        key="snap",
+    )  # fmt: skip
     devices = device.available_devices()
     dev = st.sidebar.selectbox(t("device"), devices, key="device", help=t("device_help"))
-    return build_config(t, int(seed)), policy, dev
+    return build_config(t, int(seed), snap), policy, snap, dev
 
 
-def build_config(t: Translator, seed: int) -> config.ViTConfig:
-    """The config the numbers describe, or — with an error shown — the last one that worked."""
+def build_config(t: Translator, seed: int, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
+    """The config the numbers describe (its size snapped to whole patches) and the requested
+    (H, W); with an error shown, the last pair that worked."""
     s = st.session_state
+    requested = (int(s["img_h"]), int(s["img_w"]))
     try:
+        snapped = image.snap_size(*requested, int(s["patch_size"]), snap)
         cfg = config.ViTConfig(
-            img_size=(s["img_h"], s["img_w"]), patch_size=s["patch_size"], embed_dim=s["embed_dim"],
-            depth=s["depth"], num_heads=s["num_heads"], seed=seed,
+            img_size=snapped, patch_size=s["patch_size"], embed_dim=s["embed_dim"], depth=s["depth"],
+            num_heads=s["num_heads"], seed=seed,
         )  # fmt: skip
-    except config.ConfigError as err:
+    except ValueError as err:
         st.error(t("bad_config", message=explain(t, err)))
-        cfg = s.get("last_cfg", config.ViTConfig(**PRESETS["article"]))
+        cfg, requested = s.get("last_cfg", (config.ViTConfig(**PRESETS["article"]), (81, 81)))
         st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
-        return cfg
-    s["last_cfg"] = cfg
-    return cfg
+        return cfg, requested
+    s["last_cfg"] = (cfg, requested)
+    return cfg, requested
 
 
 # ---------------------------------------------------------------- render
@@ -208,37 +246,153 @@ def show_summary(t: Translator, cfg: config.ViTConfig, seconds: float, dev: str)
     st.caption(cost + " · " + t("forward_time", ms=seconds * 1000, device=dev))
 
 
-def show_patch_tab(t: Translator, img, pixels, cfg: config.ViTConfig, policy: str, animation) -> None:
-    H, W = cfg.img_size
+@dataclass
+class View:
+    """What every tab draws from: the run's settings, pictures, trace and model."""
+
+    cfg: config.ViTConfig
+    requested: tuple[int, int]  # (H, W) asked for, before snapping to whole patches
+    policy: str  # aspect-ratio fit policy
+    snap: str  # crop / pad / scale to whole patches
+    img: object  # the decoded photo (PIL)
+    fitted: object  # the photo fitted to ``requested`` (PIL)
+    pixels: np.ndarray  # (H′, W′, 3) uint8: what the model saw
+    colours: np.ndarray  # (Gh, Gw, 3) PCA colour of each vector
+    trace: model.Trace
+    vit: model.VisionTransformer
+    key: tuple  # (picture digest, requested size, fit policy): the cache key of this picture
+
+
+def show_patch_tab(t: Translator, v: View, animation) -> None:
+    cfg = v.cfg
+    (H, W), (H2, W2), P = v.requested, cfg.img_size, cfg.patch_size
     Gh, Gw = cfg.grid
     left, right = st.columns([1, 2])
-    left.image(img, caption=t("original_caption", W=img.width, H=img.height), width="stretch")
-    left.caption(t("input_caption", H=H, W=W, policy=t(f"fit_{policy}")))
-    right.plotly_chart(patches_fig.patch_grid_figure(pixels, cfg.patch_size), key="patch_grid", config=PLOTLY_CONFIG)
-    right.caption(t("patch_grid_caption", P=cfg.patch_size, Gh=Gh, Gw=Gw, N=Gh * Gw))
+    left.image(v.img, caption=t("original_caption", W=v.img.width, H=v.img.height), width="stretch")
+    left.caption(t("input_caption", H=H, W=W, policy=t(f"fit_{v.policy}")))
+    if (H, W) != (H2, W2):
+        left.info(t(f"snap_formula_{v.snap}", H=H, W=W, P=P, H2=H2, W2=W2, Gh=Gh, Gw=Gw))
+    canvas = np.asarray(v.fitted) if v.snap == "crop" else v.pixels
+    shaded = image.snap_regions((H, W), (H2, W2), v.snap)
+    fig = patches_fig.patch_grid_figure(canvas, P, grid_size=(H2, W2), shaded=shaded)
+    right.plotly_chart(fig, key="patch_grid", config=PLOTLY_CONFIG)
+    right.caption(t("patch_grid_caption", P=P, Gh=Gh, Gw=Gw, N=Gh * Gw))
     st.subheader(t("anim_header"))
-    st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw))
+    st.markdown(t("anim_explain", P=P, D=cfg.embed_dim, N=Gh * Gw))
     st.plotly_chart(animation, key="stride_animation", config=PLOTLY_CONFIG)
+    show_inspector(t, v)
+    st.subheader(t("cube_header"))
+    st.markdown(t("cube_explain", P=P, D=cfg.embed_dim))
+    cube = get_cube(cfg, str(v.trace.inputs.device), v.key, v.snap, t.lang, v.pixels, v.colours)
+    st.plotly_chart(cube, key="cube3d", config=PLOTLY_CONFIG)
 
 
-def show_embedding_tab(t: Translator, trace: model.Trace, pixels, colours, cfg: config.ViTConfig) -> None:
+def step_by(delta: int, last: int) -> None:
+    """Callback of the step buttons."""
+    st.session_state["step"] = min(max(1, st.session_state.get("step", 1) + delta), last)
+
+
+def show_inspector(t: Translator, v: View) -> None:
+    cfg = v.cfg
+    P, D, N = cfg.patch_size, cfg.embed_dim, cfg.num_patches
+    st.subheader(t("inspector_header"))
+    st.session_state["step"] = min(st.session_state.get("step", 1), N)
+    back, slider, forward = st.columns([1, 8, 1], vertical_alignment="bottom")
+    back.button(t("step_back"), key="step_back", on_click=step_by, args=(-1, N), width="stretch")
+    forward.button(t("step_next"), key="step_next", on_click=step_by, args=(1, N), width="stretch")
+    k = slider.slider(t("step"), 1, max(N, 2), key="step", disabled=N == 1) - 1
+    step = analysis.patch_step(v.trace.inputs, v.vit.patch_embed.proj, k)
+    r, c = step.r, step.c
+    st.markdown(t("inspector_explain", k=k + 1, N=N, r=r, c=c, r0=r * P, r1=(r + 1) * P - 1, c0=c * P,
+                  c1=(c + 1) * P - 1, P=P, L=step.flat.numel(), D=D))  # fmt: skip
+    patch_pixels = v.pixels[r * P : (r + 1) * P, c * P : (c + 1) * P]  # (P, P, 3)
+    titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
+    window = inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles)
+    st.plotly_chart(window, key="inspector_window", config=PLOTLY_CONFIG)
+    shown = min(KERNELS_SHOWN, D)
+    kernels = v.vit.patch_embed.proj.weight[:shown].detach().cpu().numpy()  # (K, 3, P, P)
+    titles = [t("kernel_title", d=d, y=float(step.output[d])) for d in range(shown)]
+    st.plotly_chart(inspector_fig.kernels_figure(kernels, titles), key="inspector_kernels", config=PLOTLY_CONFIG)
+    strip = inspector_fig.output_strip_figure(step.output.numpy(), t("output_strip", D=D, r=r, c=c), list(range(shown)))
+    st.plotly_chart(strip, key="inspector_output", config=PLOTLY_CONFIG)
+    st.caption(t("inspector_check", r=r, c=c, diff=f"{analysis.step_difference(step, v.trace.patch_grid):.1e}"))
+
+
+def pick_token() -> None:
+    """Callback of a click on the PCA grid: the clicked cell becomes the selected token."""
+    points = st.session_state["pca_grid"].selection.get("points", [])
+    if points:
+        point = points[0]
+        r, c = point.get("customdata") or divmod(point["point_index"], st.session_state["grid_w"])
+        st.session_state["tok_r"], st.session_state["tok_c"] = int(r), int(c)
+
+
+def show_embedding_tab(t: Translator, v: View) -> None:
+    cfg, trace = v.cfg, v.trace
     Gh, Gw = cfg.grid
-    st.markdown(t("pca_explain", D=cfg.embed_dim))
+    P, D = cfg.patch_size, cfg.embed_dim
+    st.markdown(t("pca_explain", D=D))
+    st.session_state["grid_w"] = Gw
+    st.session_state["tok_r"] = min(st.session_state.get("tok_r", 0), Gh - 1)
+    st.session_state["tok_c"] = min(st.session_state.get("tok_c", 0), Gw - 1)
+    r, c = st.session_state["tok_r"], st.session_state["tok_c"]
     titles = (t("pca_title_input"), t("pca_title_grid", Gh=Gh, Gw=Gw))
-    fig = embedding_fig.pca_grid_figure(pixels, cfg.patch_size, colours, titles)
-    st.plotly_chart(fig, key="pca_grid", config=PLOTLY_CONFIG)
+    fig = embedding_fig.pca_grid_figure(v.pixels, P, v.colours, titles, selected=(r, c))
+    st.plotly_chart(fig, key="pca_grid", config=PLOTLY_CONFIG, on_select=pick_token, selection_mode="points")
+    pick_r, pick_c, _ = st.columns([1, 1, 4])
+    pick_r.number_input(t("token_row"), 0, Gh - 1, key="tok_r")
+    pick_c.number_input(t("token_col"), 0, Gw - 1, key="tok_c")
+    token = r * Gw + c
+    st.markdown(t("token_explain", r=r, c=c, i=token + 1, D=D))
+    patch_pixels = v.pixels[r * P : (r + 1) * P, c * P : (c + 1) * P]  # (P, P, 3)
+    window = trace.inputs[0, :, r * P : (r + 1) * P, c * P : (c + 1) * P].numpy()  # (3, P, P)
+    titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
+    patch = inspector_fig.window_figure(patch_pixels, window, titles)
+    st.plotly_chart(patch, key="token_patch", config=PLOTLY_CONFIG)
+    vector = trace.patch_grid[0, :, r, c].numpy()  # (D,)
+    strip = inspector_fig.output_strip_figure(vector, t("output_strip", D=D, r=r, c=c))
+    st.plotly_chart(strip, key="token_vector", config=PLOTLY_CONFIG)
     tokens = trace.patch_tokens[0]  # (N, D)
     shown, row_step, col_step = analysis.display_downsample(tokens, *HEATMAP_MAX)
-    title = t("tokens_title", N=tokens.shape[0], D=tokens.shape[1])
-    axes = (t("tokens_x"), t("tokens_y"))
-    st.plotly_chart(
-        embedding_fig.token_heatmap(shown.numpy(), row_step, col_step, title, axes), key="tokens", config=PLOTLY_CONFIG
+    title = t("tokens_title", N=tokens.shape[0], D=D)
+    heat = embedding_fig.token_heatmap(
+        shown.numpy(), row_step, col_step, title, (t("tokens_x"), t("tokens_y")), selected_row=token
     )
+    st.plotly_chart(heat, key="tokens", config=PLOTLY_CONFIG)
     if row_step > 1 or col_step > 1:
         st.caption(t("tokens_downsampled", r=row_step, c=col_step))
+    show_sequence(t, v)
 
 
-def show_attention_tab(t: Translator, trace: model.Trace, pixels, cfg: config.ViTConfig) -> None:
+def show_sequence(t: Translator, v: View) -> None:
+    cfg = v.cfg
+    N, D = cfg.num_patches, cfg.embed_dim
+    Gh, Gw = cfg.grid
+    st.subheader(t("sequence_header"))
+    st.markdown(t("sequence_explain", N=N, D=D, T=N + 1))
+    patch_tokens, cls, pos = analysis.sequence_for_display(
+        v.trace.patch_tokens[0], v.vit.cls_token.detach().cpu()[0, 0], v.vit.pos_embed.detach().cpu()[0], *HEATMAP_MAX
+    )  # (n, d), (d,), (n + 1, d)
+    titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), t("seq_cls", T=N + 1, D=D),
+              t("seq_pos", T=N + 1, D=D), t("seq_sum", T=N + 1, D=D)]  # fmt: skip
+    fig = sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles)
+    st.plotly_chart(fig, key="sequence", config=PLOTLY_CONFIG)
+
+
+def show_proof_tab(t: Translator, v: View, proof: analysis.Proof) -> None:
+    cfg = v.cfg
+    P, D = cfg.patch_size, cfg.embed_dim
+    st.markdown(t("proof_explain", P=P, D=D, L=3 * P * P, N=cfg.num_patches))
+    a, b, c, d = st.columns(4)
+    a.metric(t("proof_diff"), f"{proof.max_abs_diff:.1e}")
+    b.metric(t("proof_conv_ms"), f"{proof.conv_ms:.2f}")
+    c.metric(t("proof_linear_ms"), f"{proof.linear_ms:.2f}")
+    d.metric(t("proof_values"), f"{proof.values:,}")
+    st.markdown(t("proof_why", P=P, D=D, L=3 * P * P))
+
+
+def show_attention_tab(t: Translator, v: View) -> None:
+    trace, pixels, cfg = v.trace, v.pixels, v.cfg
     st.markdown(t("attn_explain"))
     layer = st.slider(t("layer"), 1, cfg.depth, cfg.depth, key="layer")
     maps = analysis.cls_attention_maps(trace.attentions[layer - 1], cfg.grid)  # (nh, Gh, Gw)
@@ -249,7 +403,8 @@ def show_attention_tab(t: Translator, trace: model.Trace, pixels, cfg: config.Vi
     st.caption(t("attn_random_note"))
 
 
-def show_output_tab(t: Translator, trace: model.Trace, cfg: config.ViTConfig) -> None:
+def show_output_tab(t: Translator, v: View) -> None:
+    trace, cfg = v.trace, v.cfg
     rows = [
         {t("label"): t("class_name", i=i), t("probability"): round(p, 4), t("logit"): round(z, 4)}
         for i, p, z in analysis.top_k(trace.logits, TOP_K)
@@ -264,25 +419,30 @@ def main() -> None:
     st.title(t("app_title"))
     st.markdown(t("app_intro"))
     data, _ = choose_image(t)
-    cfg, policy, dev = choose_model(t)
+    (cfg, requested), policy, snap, dev = choose_model(t)
     img = decode(data)
-    digest = hashlib.sha256(data).hexdigest()
+    key = (hashlib.sha256(data).hexdigest(), requested, policy)
     with st.spinner(t("computing")):
-        fitted = image.fit_image(img, cfg.img_size, policy)
-        trace, seconds = get_trace(cfg, dev, digest, policy, fitted)
-        pixels = np.asarray(fitted)  # (H, W, 3) uint8
+        fitted = get_fitted(*key, img)
+        trace, seconds = get_trace(cfg, dev, key, snap, fitted)
+        pixels = image.to_display(trace.inputs)  # (H′, W′, 3) uint8
         colours = analysis.pca_rgb(trace.patch_grid).numpy()  # (Gh, Gw, 3)
-        animation = get_animation(cfg, dev, digest, policy, t.lang, pixels, colours)
+        animation = get_animation(cfg, dev, key, snap, t.lang, pixels, colours)
+        proof = get_proof(cfg, dev, key, snap, trace.inputs)
+    v = View(cfg, requested, policy, snap, img, fitted, pixels, colours, trace, get_model(cfg, dev), key)
     show_summary(t, cfg, seconds, dev)
-    tabs = st.tabs([t("tab_patches"), t("tab_embedding"), t("tab_attention"), t("tab_output")])
+    labels = ["tab_patches", "tab_embedding", "tab_proof", "tab_attention", "tab_output"]
+    tabs = st.tabs([t(label) for label in labels])
     with tabs[0]:
-        show_patch_tab(t, img, pixels, cfg, policy, animation)
+        show_patch_tab(t, v, animation)
     with tabs[1]:
-        show_embedding_tab(t, trace, pixels, colours, cfg)
+        show_embedding_tab(t, v)
     with tabs[2]:
-        show_attention_tab(t, trace, pixels, cfg)
+        show_proof_tab(t, v, proof)
     with tabs[3]:
-        show_output_tab(t, trace, cfg)
+        show_attention_tab(t, v)
+    with tabs[4]:
+        show_output_tab(t, v)
 
 
 main()

@@ -64,3 +64,49 @@ def test_display_downsample_block_means():
     small, r, c = analysis.display_downsample(m, 2, 3)
     assert (r, c) == (2, 2) and small.shape == (2, 3)
     assert small[0, 0] == m[:2, :2].mean() and small[1, 2] == m[2:, 4:].mean()
+
+
+def test_each_step_is_w_dot_x_plus_b_of_its_window(photo_bytes):
+    from vizlib.config import ViTConfig
+    from vizlib.image import fit_image, load_image, to_tensor
+    from vizlib.model import VisionTransformer
+
+    cfg = ViTConfig(img_size=(48, 80), patch_size=16, embed_dim=24, depth=1, num_heads=2, seed=4)
+    vit = VisionTransformer(cfg).eval()
+    x = to_tensor(fit_image(load_image(photo_bytes), cfg.img_size, "center_crop"))
+    with torch.no_grad():
+        trace = vit.forward_trace(x)
+        W = vit.patch_embed.proj.weight.reshape(24, -1)  # (D, 3·P·P)
+        b = vit.patch_embed.proj.bias
+    for k in range(15):
+        step = analysis.patch_step(trace.inputs, vit.patch_embed.proj, k)
+        r, c = divmod(k, 5)
+        assert (step.r, step.c) == (r, c)
+        pixels = x[0, :, r * 16 : (r + 1) * 16, c * 16 : (c + 1) * 16].reshape(-1)  # the window, by hand
+        assert torch.equal(step.flat, pixels) and step.flat.numel() == 3 * 16 * 16
+        assert torch.allclose(W @ pixels + b, trace.patch_grid[0, :, r, c], atol=1e-5)
+        assert torch.allclose(step.output, trace.patch_grid[0, :, r, c], atol=1e-5)
+        assert analysis.step_difference(step, trace.patch_grid) <= 1e-5
+
+
+def test_proof_compares_every_value():
+    conv = torch.nn.Conv2d(3, 20, kernel_size=8, stride=8)
+    x = torch.randn(2, 3, 32, 48)
+    proof = analysis.conv_vs_linear(x, conv, repeats=3)
+    assert proof.values == 2 * 20 * 4 * 6
+    assert 0 <= proof.max_abs_diff <= 1e-5 and proof.conv_ms > 0 and proof.linear_ms > 0
+    with torch.no_grad():
+        conv.weight[0, 0, 0, 0] += 1.0
+        broken = torch.nn.Conv2d(3, 20, kernel_size=8, stride=8)
+    broken.load_state_dict(conv.state_dict())
+    assert analysis.conv_vs_linear(x, broken).max_abs_diff <= 1e-5  # still the same weights both ways
+
+
+def test_sequence_for_display_keeps_rows_aligned():
+    tokens = torch.arange(8.0)[:, None].repeat(1, 6)  # (N=8, D=6): row i holds i
+    cls = torch.full((6,), -1.0)
+    pos = torch.arange(9.0)[:, None].repeat(1, 6) * 10  # (N+1, D): row j holds 10 j
+    small_tokens, small_cls, small_pos = analysis.sequence_for_display(tokens, cls, pos, 4, 3)
+    assert small_tokens.shape == (4, 3) and small_cls.shape == (3,) and small_pos.shape == (5, 3)
+    assert small_tokens[1, 0] == 2.5 and small_cls[0] == -1  # rows 2-3 averaged; CLS alone
+    assert small_pos[0, 0] == 0 and small_pos[2, 0] == 35  # CLS's position; patches 2-3 (positions 3, 4)

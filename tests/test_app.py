@@ -15,7 +15,10 @@ from vizlib.model import VisionTransformer
 
 APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-CHARTS = 5  # patch grid, stride animation, PCA grid, token heatmap, attention maps
+# patch grid, stride animation, inspector (window, kernels, output), PCA grid, token patch, token vector,
+# token heatmap, sequence, attention maps, 3D view
+CHARTS = 12
+TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "Predictions"]
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ def specs(at: AppTest) -> list[dict]:
 
 
 def animation(at: AppTest) -> dict:
-    (fig,) = [s for s in specs(at) if s.get("frames")]
+    (fig,) = [s for s in specs(at) if s.get("frames") and "layout" in s["frames"][0]]  # not the 3D view
     return fig
 
 
@@ -48,7 +51,7 @@ def gradient_png() -> bytes:
 
 def test_default_run_shows_the_article_example_and_three_views(at):
     assert not at.exception and not at.error
-    assert [tab.label for tab in at.tabs] == ["Patch splitting", "Embedding grid", "Attention", "Predictions"]
+    assert [tab.label for tab in at.tabs] == TABS
     strip = " ".join(m.value for m in at.markdown)
     for shape in ["(3, 81, 81)", "(128, 3, 3)", "(9, 128)", "(10, 128)", "(4, 10, 10)"]:
         assert shape in strip
@@ -96,7 +99,7 @@ def test_bad_file_shows_an_error_and_keeps_the_views(at):
 
 @pytest.mark.parametrize(
     "key, value, words",
-    [("patch_size", 10, "not a multiple"), ("num_heads", 3, "divisible"), ("patch_size", 1, "limit of 1024")],
+    [("num_heads", 3, "divisible"), ("patch_size", 1, "limit of 1024"), ("patch_size", 100, "leaves nothing")],
 )
 def test_bad_setting_shows_an_error_and_keeps_the_last_good_settings(at, key, value, words):
     at.number_input(key="patch_size").set_value(9).run()
@@ -144,3 +147,42 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     assert len(calls) == 1  # reruns, a language switch and a layer change reuse the cached trace
     at.number_input(key="patch_size").set_value(9).run()
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "snap, frames, size", [("crop", 64, "sees 80×80"), ("pad", 81, "sees 90×90"), ("scale", 64, "·10 = 80")]
+)
+def test_any_image_size_is_snapped_to_whole_patches(at, snap, frames, size):
+    at.selectbox(key="snap").set_value(snap).run()
+    at.number_input(key="patch_size").set_value(10).run()  # 81 is not a multiple of 10
+    assert not at.exception and not at.error
+    assert len(animation(at)["frames"]) == frames
+    assert any(size in i.value and "P = 10" in i.value for i in at.info)  # the formula, with the numbers
+
+
+def test_step_inspector_follows_the_step_control(at):
+    assert at.slider(key="step").value == 1
+    at.button(key="step_next").click().run()
+    at.button(key="step_next").click().run()
+    assert at.slider(key="step").value == 3
+    assert any("Step 3 / 9" in m.value and "2187" in m.value for m in at.markdown)
+    assert any("patch_grid[0, :, 0, 2]" in c.value for c in at.caption)
+    at.slider(key="step").set_value(9).run()
+    at.button(key="step_next").click().run()
+    assert at.slider(key="step").value == 9  # stays on the last step
+    at.number_input(key="patch_size").set_value(81).run()  # a 1×1 grid: the step is clamped
+    assert not at.exception and at.slider(key="step").value == 1
+
+
+def test_selecting_a_token_outlines_its_row(at):
+    at.number_input(key="tok_r").set_value(2).run()
+    at.number_input(key="tok_c").set_value(1).run()
+    assert any("Cell (2, 1) becomes token 8" in m.value for m in at.markdown)
+    heat = [s for s in specs(at) if s["data"][0]["type"] == "heatmap" and s["layout"].get("shapes")]
+    assert any(shape["y0"] == 6.5 for fig in heat for shape in fig["layout"]["shapes"])
+
+
+def test_proof_tab_shows_a_tiny_difference(at):
+    values = {m.label: m.value for m in at.metric}
+    assert float(values["max |Δ|"]) <= 1e-5
+    assert values["values compared"] == "1,152"  # 128 × 3 × 3

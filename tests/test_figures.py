@@ -76,3 +76,46 @@ def test_head_maps_one_heatmap_per_map_over_the_picture():
     assert len(heatmaps) == 7 and len([t for t in fig.data if t.type == "image"]) == 7
     assert np.allclose(np.asarray(heatmaps[3].z), maps[3])
     assert [a.text for a in fig.layout.annotations] == [f"m{k}" for k in range(7)]
+
+
+def test_pca_grid_cells_are_clickable_and_selection_is_outlined():
+    from vizlib.figures.embedding import pca_grid_figure
+
+    fig = pca_grid_figure(pixels(48, 80), 16, colours(3, 5), ("a", "b"), selected=(2, 4))
+    targets = [t for t in fig.data if t.type == "scatter" and t.mode == "markers"]
+    assert len(targets) == 2  # on the patches and on the cells
+    for target in targets:
+        assert len(target.x) == 15
+        assert list(target.customdata[7]) == [1, 2]  # point 7 is cell (1, 2), row-major
+    outlines = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(outlines) == 2 and outlines[0].x0 == 4 * 16 and outlines[0].y0 == 2 * 16
+
+
+def test_token_heatmap_outlines_the_selected_row():
+    fig = token_heatmap(np.ones((10, 4)), selected_row=7)
+    (rect,) = fig.layout.shapes
+    assert (rect.y0, rect.y1) == (6.5, 7.5)
+
+
+def test_patch_grid_hatches_the_snapped_pixels():
+    fig = patch_grid_figure(pixels(50, 41), 8, grid_size=(48, 40), shaded=[(40, 0, 41, 50), (0, 48, 40, 50)])
+    assert len(fig.layout.shapes) == 2
+    assert max(x for x in fig.data[1].x if x is not None) == 40  # the grid stops at the kept area
+
+
+def test_sequence_and_inspector_figures():
+    from vizlib.figures.inspector import kernels_figure, output_strip_figure, window_figure
+    from vizlib.figures.sequence import sequence_figure
+
+    rng = np.random.default_rng(2)
+    fig = sequence_figure(rng.normal(size=(6, 8)), rng.normal(size=8), rng.normal(size=(7, 8)), (2, 3), list("abcde"))
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert [np.asarray(h.z).shape for h in heatmaps] == [(2, 3), (6, 8), (7, 8), (7, 8), (7, 8)]
+    assert np.asarray(heatmaps[0].z)[1, 2] == 6  # the last cell is token 6 (CLS is 0)
+    assert heatmaps[1].y0 == 1 and heatmaps[2].y0 == 0  # patch rows line up under CLS
+    assert np.allclose(np.asarray(heatmaps[4].z), np.asarray(heatmaps[2].z) + np.asarray(heatmaps[3].z), atol=1e-6)
+    window = window_figure(pixels(4, 4), rng.normal(size=(3, 4, 4)), list("abcd"))
+    assert [t.type for t in window.data] == ["image", "heatmap", "heatmap", "heatmap"]
+    assert len(kernels_figure(rng.normal(size=(5, 3, 4, 4)), list("abcde")).data) == 5
+    strip = output_strip_figure(rng.normal(size=12), "y", marked=[0, 3])
+    assert np.asarray(strip.data[0].z).shape == (1, 12) and len(strip.layout.shapes) == 2

@@ -213,3 +213,53 @@ def test_to_tensor_normalises_and_round_trips():
     assert (to_display(x) == np.asarray(img)).all()
     y = to_tensor(img, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     assert torch.allclose(y[0, :, 0, 0], torch.tensor([1.0, -1.0, 128 / 255 * 2 - 1]), atol=1e-6)
+
+
+# ---------------------------------------------------------------- snapping to whole patches
+
+from vizlib.image import snap_regions, snap_size, snap_to_patches  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "policy, expected",
+    [("crop", (96, 64)), ("pad", (112, 80)), ("scale", (96, 64))],  # 100×70 with P = 16
+)
+def test_snap_sizes_follow_the_documented_formulas(policy, expected):
+    x = torch.randn(1, 3, 100, 70)
+    out = snap_to_patches(x, 16, policy)
+    assert tuple(out.shape[-2:]) == expected == snap_size(100, 70, 16, policy)
+    Gh, Gw = expected[0] // 16, expected[1] // 16
+    formula = {"crop": (100 // 16, 70 // 16), "pad": (-(-100 // 16), -(-70 // 16)), "scale": (6, 4)}
+    assert (Gh, Gw) == formula[policy]
+
+
+def test_crop_keeps_the_top_left_and_pad_fills_zeros():
+    x = torch.randn(1, 3, 50, 41)
+    cropped = snap_to_patches(x, 8, "crop")
+    assert torch.equal(cropped, x[..., :48, :40])
+    padded = snap_to_patches(x, 8, "pad")
+    assert padded.shape == (1, 3, 56, 48)
+    assert torch.equal(padded[..., :50, :41], x)
+    assert padded[..., 50:, :].abs().sum() == 0 and padded[..., :, 41:].abs().sum() == 0
+
+
+def test_scale_rounds_to_the_nearest_multiple():
+    assert snap_size(81, 81, 10, "scale") == (80, 80)
+    assert snap_size(86, 81, 10, "scale") == (90, 80)
+    assert snap_size(3, 3, 10, "scale") == (10, 10)  # never below one patch
+
+
+def test_already_whole_is_untouched_and_bad_requests_are_refused():
+    x = torch.randn(1, 3, 32, 48)
+    assert snap_to_patches(x, 16, "pad") is x
+    with pytest.raises(ValueError, match="leaves nothing"):
+        snap_size(10, 40, 16, "crop")
+    with pytest.raises(ValueError, match="stretch"):
+        snap_size(10, 40, 16, "stretch")
+
+
+def test_snap_regions_cover_the_dropped_or_added_pixels():
+    assert snap_regions((100, 70), (96, 64), "crop") == [(64, 0, 70, 100), (0, 96, 64, 100)]
+    assert snap_regions((100, 70), (112, 80), "pad") == [(70, 0, 80, 112), (0, 100, 70, 112)]
+    assert snap_regions((100, 64), (96, 64), "crop") == [(0, 96, 64, 100)]  # only the bottom strip
+    assert snap_regions((100, 70), (96, 64), "scale") == []

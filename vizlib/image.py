@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import ConfigError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_PIXELS = 40_000_000  # 40 MP: larger pictures are refused before they are decoded
@@ -169,3 +171,73 @@ def to_display(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndar
     std_t = torch.tensor(std, dtype=x.dtype, device=x.device).view(-1, 1, 1)  # (3, 1, 1)
     rgb = (x[0] * std_t + mean_t).clamp(0, 1)  # (3, H, W)
     return (rgb.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)  # (H, W, 3)
+
+
+SNAP_POLICIES = ("crop", "pad", "scale")
+
+
+def snap_size(H: int, W: int, patch_size: int, policy: str) -> tuple[int, int]:
+    """The size a ``H × W`` input becomes so that P divides it.
+
+    ``crop``: ``(⌊H/P⌋·P, ⌊W/P⌋·P)`` as DINO does; ``pad``: ``(⌈H/P⌉·P, ⌈W/P⌉·P)`` as timm's dynamic
+    padding does; ``scale``: the nearest multiples, ``(max(1, round(H/P))·P, …)``.
+
+    Raises:
+        ConfigError: ``crop`` of an image smaller than one patch (a ValueError).
+        ValueError: an unknown policy.
+    """
+    P = patch_size
+    if P < 1:
+        raise ConfigError("patch_min", f"patch size {P} must be at least 1", P=P)
+    if policy == "crop":
+        if min(H, W) < P:
+            msg = f"cropping {H}×{W} to multiples of P = {P} leaves nothing: choose pad or scale, or a smaller P"
+            raise ConfigError("crop_small", msg, H=H, W=W, P=P)
+        return H // P * P, W // P * P
+    if policy == "pad":
+        return -(-H // P) * P, -(-W // P) * P
+    if policy == "scale":
+        return max(1, round(H / P)) * P, max(1, round(W / P)) * P
+    raise ValueError(f"snap policy {policy!r} must be one of {', '.join(SNAP_POLICIES)}")
+
+
+def snap_to_patches(x: torch.Tensor, patch_size: int, policy: str = "crop") -> torch.Tensor:
+    """Make a normalised batch ``(B, C, H, W)`` a whole number of patches high and wide.
+
+    Args:
+        x: normalised images, as :func:`to_tensor` returns.
+        patch_size: P.
+        policy: ``crop`` the bottom/right remainder, ``pad`` bottom/right with zeros (the
+            normalised mean colour, as timm's ``dynamic_img_pad``), or ``scale`` bilinearly to the
+            nearest multiples (see :func:`snap_size`).
+
+    Returns:
+        ``(B, C, H′, W′)`` with ``H′ % P == W′ % P == 0``; ``x`` itself when it already fits.
+    """
+    H, W = x.shape[-2:]
+    H2, W2 = snap_size(H, W, patch_size, policy)
+    if (H2, W2) == (H, W):
+        return x
+    if policy == "crop":
+        return x[..., :H2, :W2]  # (B, C, H′, W′)
+    if policy == "pad":
+        return torch.nn.functional.pad(x, (0, W2 - W, 0, H2 - H))  # (B, C, H′, W′) zeros bottom/right
+    return torch.nn.functional.interpolate(x, size=(H2, W2), mode="bilinear", align_corners=False, antialias=True)
+
+
+def snap_regions(size: tuple[int, int], snapped: tuple[int, int], policy: str) -> list[tuple[int, int, int, int]]:
+    """The pixels a crop drops or a pad adds, as ``(x0, y0, x1, y1)`` rectangles (none for scale).
+
+    Args:
+        size: ``(H, W)`` before snapping.
+        snapped: ``(H′, W′)`` after :func:`snap_size`.
+        policy: ``crop``, ``pad`` or ``scale``.
+    """
+    (H, W), (H2, W2) = size, snapped
+    if policy == "crop":
+        rects = [(W2, 0, W, H), (0, H2, W2, H)]
+    elif policy == "pad":
+        rects = [(W, 0, W2, H2), (0, H, W, H2)]
+    else:
+        rects = []
+    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in rects if x1 > x0 and y1 > y0]

@@ -25,6 +25,7 @@ from .config import ViTConfig
 class Trace:
     """Every intermediate tensor of one forward pass, CLS token first along the token axis."""
 
+    inputs: torch.Tensor  # (B, C, H, W) the normalised images the model was given
     patch_grid: torch.Tensor  # (B, D, Gh, Gw) the Conv2d output: the grid of 1×1×D vectors
     patch_tokens: torch.Tensor  # (B, N, D) the grid flattened row-major
     tokens: torch.Tensor  # (B, T, D) after prepending CLS and adding position embeddings
@@ -152,7 +153,7 @@ class VisionTransformer(nn.Module):
             hidden_states.append(hidden)
         features = self.norm(hidden)  # (B, T, D)
         logits = self.head(features[:, 0])  # (B, K) from the CLS token
-        return Trace(patch_grid, patch_tokens, tokens, attentions, hidden_states, features, logits)
+        return Trace(x, patch_grid, patch_tokens, tokens, attentions, hidden_states, features, logits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, K)`` (CLS features ``(B, D)`` without a head)."""

@@ -45,3 +45,26 @@ def test_japanese_switch_redraws_labels_and_selected_values(page):
     assert "猫（チェルシー）" in values and "中央を切り抜いてから縮小" in values
     assert not any("Cat" in v or "crop" in v for v in values)
     shoot(page, "browser-japanese")
+
+
+ANIMATION_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .find(gd => gd._transitionData && gd._transitionData._frames.length > 0)"""
+
+
+def test_play_advances_the_stride_animation(page):
+    frames = page.wait_for_function(
+        f"() => {{ const gd = ({ANIMATION_JS})(); return gd && gd._transitionData._frames.length; }}"
+    )
+    assert frames.json_value() == 9
+    current = page.locator(".slider-group > .slider-label").first
+    assert current.text_content().startswith("step 1 / 9")
+    page.locator(".updatemenu-button", has_text="▶ Play").first.click()
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.slider-group > .slider-label'); "
+        "return t && !t.textContent.startsWith('step 1 / 9'); }",
+        timeout=15_000,
+    )
+    page.wait_for_timeout(1500)
+    shoot(page, "browser-playing")
+    step = int(current.text_content().split()[1])
+    assert 2 <= step <= 9

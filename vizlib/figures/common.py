@@ -58,3 +58,31 @@ def frame_args(duration: int, redraw: bool = True) -> dict:
         "fromcurrent": True,
         "transition": {"duration": 0},
     }
+
+
+def play_pause_menu(plays: list[tuple[str, int]], pause: str) -> dict:
+    """Play buttons (label, milliseconds per frame) and a pause button, left of the slider."""
+    buttons = [{"label": label, "method": "animate", "args": [None, frame_args(ms)]} for label, ms in plays]
+    buttons.append({"label": pause, "method": "animate", "args": [[None], frame_args(0, redraw=False)]})
+    return {
+        "type": "buttons", "direction": "left", "x": 0.0, "y": 0, "xanchor": "left", "yanchor": "top",
+        "pad": {"t": 30, "r": 10}, "buttons": buttons,
+    }  # fmt: skip
+
+
+def frame_slider(labels: list[str], x: float = 0.27) -> dict:
+    """One slider step per frame ``"0"`` … ``"N-1"``; the long labels show only as the current value."""
+    steps = [{"args": [[str(k)], frame_args(0)], "label": label, "method": "animate"} for k, label in enumerate(labels)]
+    return {
+        "active": 0,
+        "steps": steps,
+        "x": x, "len": 1 - x, "y": 0, "pad": {"t": 10},
+        "currentvalue": {"prefix": "", "visible": True, "xanchor": "left", "font": {"color": "#222"}},
+        "font": {"color": "rgba(0,0,0,0)"},
+        "transition": {"duration": 0},
+    }  # fmt: skip
+
+
+def step_label(template: str, k: int, n: int, r: int, c: int, P: int) -> str:
+    """Fill a step template: ``{k} {N}`` (1-based step), ``{r} {c}`` (cell), ``{r0} {r1} {c0} {c1}`` (pixels)."""
+    return template.format(k=k + 1, N=n, r=r, c=c, r0=r * P, r1=(r + 1) * P - 1, c0=c * P, c1=(c + 1) * P - 1)

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import GREEN, RED, fix_axes, frame_args, grid_lines, image_trace
+from .common import GREEN, RED, fix_axes, frame_slider, grid_lines, image_trace, play_pause_menu, step_label
 
 DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
 COVER = "rgba(245, 245, 245, 1)"  # over output cells not yet written
+SHADE = "rgba(229, 57, 53, 0.45)"  # over pixels a crop drops or a pad adds
+FAST = 4  # the fast play button's speed-up
 
 
 @dataclass(frozen=True)
@@ -28,15 +30,32 @@ class StrideText:
     input_title: str = "input {C}×{H}×{W}"
     output_title: str = "output {D}×{Gh}×{Gw}: one 1×1×D vector per window"
     play: str = "▶ Play"
+    fast: str = "▶▶ ×4"
     pause: str = "❚❚ Pause"
 
 
-def patch_grid_figure(pixels: np.ndarray, patch_size: int) -> go.Figure:
-    """The picture with every P×P patch boundary drawn on it."""
+def patch_grid_figure(
+    pixels: np.ndarray,
+    patch_size: int,
+    grid_size: tuple[int, int] | None = None,
+    shaded: list[tuple[int, int, int, int]] = (),
+) -> go.Figure:
+    """The picture with every P×P patch boundary drawn on it.
+
+    Args:
+        pixels: ``(H, W, 3)`` uint8.
+        patch_size: P.
+        grid_size: ``(H′, W′)`` the area the grid covers (default: the whole picture).
+        shaded: ``(x0, y0, x1, y1)`` rectangles to shade red: pixels cropped away or padded in.
+    """
     H, W = pixels.shape[:2]
-    fig = go.Figure([image_trace(pixels), grid_lines(H, W, patch_size)])
-    fix_axes(fig, (0, W), (0, H))
-    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=420, showlegend=False)
+    grid_h, grid_w = grid_size or (H, W)
+    fig = go.Figure([image_trace(pixels), grid_lines(grid_h, grid_w, patch_size)])
+    for x0, y0, x1, y1 in shaded:
+        fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=SHADE,
+                      line=dict(color="#e53935", width=1, dash="dot"))  # fmt: skip
+    fix_axes(fig, (0, max(W, grid_w)), (0, max(H, grid_h)))
+    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=420, showlegend=False, plot_bgcolor="white")
     return fig
 
 
@@ -82,16 +101,8 @@ def stride_animation(
     traces.append(grid_lines(Gh * P, Gw * P, P, x_offset=x_out, color="rgba(120,120,120,0.6)"))
     fig = go.Figure(traces)
 
-    frames, slider_steps = [], []
-    for k, (r, c) in enumerate(steps):
-        name = str(k)
-        layout = _step_layout(r, c, P, Gh, Gw, x_out)
-        frames.append(go.Frame(name=name, layout=layout))
-        label = text.step.format(
-            k=k + 1, N=len(steps), r0=r * P, r1=(r + 1) * P - 1, c0=c * P, c1=(c + 1) * P - 1, r=r, c=c
-        )
-        slider_steps.append({"args": [[name], frame_args(0)], "label": label, "method": "animate"})
-    fig.frames = frames
+    fig.frames = [go.Frame(name=str(k), layout=_step_layout(r, c, P, Gh, Gw, x_out)) for k, (r, c) in enumerate(steps)]
+    labels = [step_label(text.step, k, len(steps), r, c, P) for k, (r, c) in enumerate(steps)]
 
     titles = [text.input_title.format(C=3, H=H, W=W), text.output_title.format(D=embed_dim, Gh=Gh, Gw=Gw)]
     fig.add_trace(
@@ -108,20 +119,8 @@ def stride_animation(
         height=460,
         plot_bgcolor="white",
         showlegend=False,
-        updatemenus=[_play_pause(text, frame_ms)],
-        sliders=[
-            {
-                "active": 0,
-                "steps": slider_steps,
-                "x": 0.2,
-                "len": 0.8,
-                "y": 0,
-                "pad": {"t": 10},
-                "currentvalue": {"prefix": "", "visible": True, "xanchor": "left", "font": {"color": "#222"}},
-                "font": {"color": "rgba(0,0,0,0)"},  # the long step labels show only as the current value
-                "transition": {"duration": 0},
-            }
-        ],
+        updatemenus=[play_pause_menu([(text.play, frame_ms), (text.fast, max(10, frame_ms // FAST))], text.pause)],
+        sliders=[frame_slider(labels)],
     )
     fix_axes(fig, (-1, x_out + Gw * P + 1), (-0.12 * H, H + 1))
     return fig
@@ -155,19 +154,3 @@ def _rect(x0, y0, x1, y1, fill=None, line=None, width=0) -> dict:
         type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=fill or "rgba(0,0,0,0)",
         line=dict(color=line or "rgba(0,0,0,0)", width=width),
     )  # fmt: skip
-
-
-def _play_pause(text: StrideText, frame_ms: int) -> dict:
-    return {
-        "type": "buttons",
-        "direction": "left",
-        "x": 0.0,
-        "y": 0,
-        "xanchor": "left",
-        "yanchor": "top",
-        "pad": {"t": 30, "r": 10},
-        "buttons": [
-            {"label": text.play, "method": "animate", "args": [None, frame_args(frame_ms)]},
-            {"label": text.pause, "method": "animate", "args": [[None], frame_args(0, redraw=False)]},
-        ],
-    }

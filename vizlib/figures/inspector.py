@@ -1,0 +1,74 @@
+"""The step inspector: one stride step of the Conv2d opened up, y = W · x + b.
+
+For step k: the P×P window itself (and its three channels), a few of the D kernels drawn as
+pictures with the dot product each gives, and all D output values as a strip — the 1×1×D
+vector the step writes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+CHANNEL_SCALES = ("Reds", "Greens", "Blues")
+
+
+def _clean(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True, autorange="reversed")
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=height, showlegend=False)
+    return fig
+
+
+def window_figure(patch_pixels: np.ndarray, window: np.ndarray, titles: list[str]) -> go.Figure:
+    """The window as a picture and as its three normalised channels, enlarged.
+
+    Args:
+        patch_pixels: ``(P, P, 3)`` uint8, the window as shown.
+        window: ``(3, P, P)`` the normalised values the kernel multiplies.
+        titles: four titles: the picture, then channels R, G, B.
+    """
+    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.03)
+    fig.add_trace(go.Image(z=patch_pixels, hovertemplate="(%{y}, %{x})<extra></extra>"), row=1, col=1)
+    for ch in range(3):
+        fig.add_trace(
+            go.Heatmap(
+                z=window[ch].astype(np.float32), colorscale=CHANNEL_SCALES[ch], showscale=False,
+                hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>",
+            ),
+            row=1, col=ch + 2,
+        )  # fmt: skip
+    for col in range(1, 5):
+        fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
+    return _clean(fig, 220)
+
+
+def kernels_figure(kernels: np.ndarray, titles: list[str]) -> go.Figure:
+    """Some of the D kernels ``(K, 3, P, P)``, each scaled to its own min–max and drawn as RGB."""
+    K = kernels.shape[0]
+    fig = make_subplots(rows=1, cols=K, subplot_titles=titles, horizontal_spacing=0.02)
+    for k in range(K):
+        kernel = kernels[k]
+        lo, hi = float(kernel.min()), float(kernel.max())
+        rgb = ((kernel - lo) / (hi - lo or 1.0)).transpose(1, 2, 0)  # (P, P, 3) in [0, 1]
+        fig.add_trace(go.Image(z=(rgb * 255 + 0.5).astype(np.uint8), hoverinfo="skip"), row=1, col=k + 1)
+    return _clean(fig, 170)
+
+
+def output_strip_figure(values: np.ndarray, title: str, marked: list[int] | None = None) -> go.Figure:
+    """The D output values as one strip of colour, optionally marking some dimensions."""
+    D = values.shape[0]
+    limit = float(np.abs(values).max()) or 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=values[None, :].astype(np.float32), x0=0, dx=1, colorscale="RdBu_r", zmin=-limit, zmax=limit,
+            colorbar=dict(thickness=10, len=1.0), hovertemplate="dim %{x}: %{z:.4f}<extra></extra>",
+        )
+    )  # fmt: skip
+    for d in marked or []:
+        fig.add_shape(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, line=dict(color="#00c853", width=2))
+    fig.update_xaxes(range=[-0.5, D - 0.5], fixedrange=True, showgrid=False)
+    fig.update_yaxes(showticklabels=False, fixedrange=True, showgrid=False)
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), margin=dict(l=0, r=0, t=30, b=0), height=130)
+    return fig

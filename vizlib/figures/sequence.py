@@ -1,0 +1,63 @@
+"""From the grid of vectors to the encoder's input sequence, step by step with shapes.
+
+grid (D, Gh, Gw) → flatten: cells numbered in the order they become tokens → (N, D) → prepend
+CLS → (N+1, D) → add position embeddings → (N+1, D), the sequence that enters the encoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MAX_NUMBERED = 400  # cells numbered up to this many; beyond, the colour alone shows the order
+
+
+def sequence_figure(
+    patch_tokens: np.ndarray, cls_token: np.ndarray, pos_embed: np.ndarray, grid: tuple[int, int], titles: list[str]
+) -> go.Figure:
+    """Five panels: the numbered grid, patch tokens, with CLS, position embeddings, the sum.
+
+    Args:
+        patch_tokens: ``(N, D)`` the flattened grid (rows may be block-averaged for display
+            by the caller, as long as all matrices share the row count N or N + 1).
+        cls_token: ``(D,)``.
+        pos_embed: ``(N + 1, D)``.
+        grid: ``(Gh, Gw)`` of the patches.
+        titles: five panel titles (translated, with shapes).
+    """
+    Gh, Gw = grid
+    with_cls = np.concatenate([cls_token[None, :], patch_tokens])  # (N+1, D)
+    total = with_cls + pos_embed  # (N+1, D)
+    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.035,
+                        column_widths=[0.2, 0.2, 0.2, 0.2, 0.2])  # fmt: skip
+    order = np.arange(1, Gh * Gw + 1).reshape(Gh, Gw)  # (Gh, Gw) sequence position of each cell (CLS is 0)
+    numbered = Gh * Gw <= MAX_NUMBERED
+    fig.add_trace(
+        go.Heatmap(
+            z=order, colorscale="Viridis", showscale=False, text=order if numbered else None,
+            texttemplate="%{text}" if numbered else None, hovertemplate="(%{y}, %{x}) → token %{z}<extra></extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    limit = float(max(np.abs(total).max(), np.abs(with_cls).max())) or 1.0
+    # Rows of panels 2–5 share one axis: CLS is row 0, patch token i is row i + 1 everywhere.
+    for col, matrix, first in [(2, patch_tokens, 1), (3, with_cls, 0), (4, pos_embed, 0), (5, total, 0)]:
+        fig.add_trace(
+            go.Heatmap(
+                z=matrix.astype(np.float32), y0=first, dy=1, colorscale="RdBu_r", zmin=-limit, zmax=limit,
+                showscale=col == 5, colorbar=dict(thickness=10),
+                hovertemplate="token %{y} · dim %{x}: %{z:.3f}<extra></extra>",
+            ),
+            row=1, col=col,
+        )  # fmt: skip
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, row=1, col=1)
+    rows = patch_tokens.shape[0] + 1
+    fig.update_yaxes(range=[rows - 0.5, -0.5], row=1, col=2)
+    for col in (3, 4, 5):
+        fig.update_yaxes(matches="y2", showticklabels=False, row=1, col=col)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(margin=dict(l=0, r=0, t=50, b=0), height=380, plot_bgcolor="white")
+    return fig
