@@ -322,9 +322,8 @@ def pick_token() -> None:
     """Callback of a click on the PCA grid: the clicked cell becomes the selected token."""
     points = st.session_state["pca_grid"].selection.get("points", [])
     if points:
-        point = points[0]
-        r, c = point.get("customdata") or divmod(point["point_index"], st.session_state["grid_w"])
-        st.session_state["tok_r"], st.session_state["tok_c"] = int(r), int(c)
+        r, c = divmod(int(points[0]["point_index"]), st.session_state["grid_w"])  # markers are row-major
+        st.session_state["tok_r"], st.session_state["tok_c"] = r, c
 
 
 def show_embedding_tab(t: Translator, v: View) -> None:

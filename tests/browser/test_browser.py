@@ -68,3 +68,32 @@ def test_play_advances_the_stride_animation(page):
     shoot(page, "browser-playing")
     step = int(current.text_content().split()[1])
     assert 2 <= step <= 9
+
+
+CLICK_POINT_JS = """([chartIndex, traceIndex, pointIndex]) => {
+    const gd = document.querySelectorAll('.js-plotly-plot')[chartIndex];
+    const trace = gd._fullData[traceIndex], L = gd._fullLayout, rect = gd.getBoundingClientRect();
+    return [rect.left + L.xaxis._offset + L.xaxis.l2p(trace.x[pointIndex]),
+            rect.top + L.yaxis._offset + L.yaxis.l2p(trace.y[pointIndex])];
+}"""
+
+
+def click_point(page, chart_index: int, trace_index: int, point_index: int) -> None:
+    """A real mouse click where plotly draws a point (plotly picks points from the mouse position)."""
+    x, y = page.evaluate(CLICK_POINT_JS, [chart_index, trace_index, point_index])
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+
+
+def test_clicking_a_cell_selects_its_token(page):
+    page.get_by_role("tab", name="Embedding grid").click()
+    page.get_by_text("Cell (0, 0) becomes token 1").wait_for(timeout=30_000)
+    charts = page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullData.map(t => t.mode || ''))"
+    )
+    chart = next(i for i, modes in enumerate(charts) if modes.count("markers") == 2)  # the PCA grid
+    click_point(page, chart, len(charts[chart]) - 1, 5)  # the output cells' markers, point 5 = cell (1, 2)
+    page.get_by_text("Cell (1, 2) becomes token 6").wait_for(timeout=30_000)
+    wait_for_app(page)
+    shoot(page, "browser-token-clicked")

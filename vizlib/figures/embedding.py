@@ -58,12 +58,17 @@ def pca_grid_figure(
 
 
 def click_targets(Gh: int, Gw: int, P: int, x_offset: float) -> go.Scatter:
-    """An invisible marker on each cell centre carrying ``[r, c]``: what makes cells clickable."""
+    """An invisible marker on each cell centre, row-major, carrying ``[r, c]``: what makes cells clickable.
+
+    ``customdata`` is a plain list: a numpy array would travel as a typed array that the page's
+    selection event reads back wrongly.
+    """
     rows, cols = np.divmod(np.arange(Gh * Gw), Gw)  # (N,), (N,) row-major
     return go.Scatter(
         x=x_offset + (cols + 0.5) * P, y=(rows + 0.5) * P, mode="markers",
         marker=dict(size=max(6, min(40, P)), color="rgba(0,0,0,0)", symbol="square"),
-        customdata=np.stack([rows, cols], axis=1), hovertemplate="(%{customdata[0]}, %{customdata[1]})<extra></extra>",
+        customdata=np.stack([rows, cols], axis=1).tolist(),
+        hovertemplate="(%{customdata[0]}, %{customdata[1]})<extra></extra>",
         showlegend=False,
     )  # fmt: skip
 
