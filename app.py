@@ -18,6 +18,7 @@ from vizlib.figures import attention as attention_fig
 from vizlib.figures import cube3d as cube_fig
 from vizlib.figures import embedding as embedding_fig
 from vizlib.figures import inspector as inspector_fig
+from vizlib.figures import paper as paper_fig
 from vizlib.figures import patches as patches_fig
 from vizlib.figures import sequence as sequence_fig
 from vizlib.i18n import LANGUAGES, Translator
@@ -38,6 +39,9 @@ NUMBER_KEYS = {
 }  # fmt: skip
 TOP_K = 5
 KERNELS_SHOWN = 6  # how many of the D kernels the step inspector draws
+MATRIX_MAX = 400  # most rows/columns of a raw attention matrix sent to the browser
+POS_GRID_MAX = 256  # most patches for the position-similarity grid of grids (N² cells)
+CUBE_MAX = 1024  # most stride steps for the 3D view
 HEATMAP_MAX = (256, 384)  # most rows × columns of the token heatmap sent to the browser
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
 
@@ -64,10 +68,16 @@ def get_fitted(digest: str, size: tuple[int, int], policy: str, _img):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def get_trace(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, _fitted) -> tuple[model.Trace, float]:
-    """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy)."""
+def get_trace(
+    cfg: config.ViTConfig, dev: str, key: tuple, snap: str, rows: tuple[int, ...], _fitted
+) -> tuple[model.Trace, float]:
+    """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy).
+
+    ``rows`` are the attention rows to keep; they matter only beyond FULL_ATTENTION_MAX tokens
+    (below it every full matrix is kept and ``rows`` is always ``(0,)``).
+    """
     x = image.snap_to_patches(image.to_tensor(_fitted), cfg.patch_size, snap)  # (1, 3, H′, W′)
-    return model.timed_trace(get_model(cfg, dev), x)
+    return model.timed_trace(get_model(cfg, dev), x, list(rows))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -80,17 +90,20 @@ def get_proof(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, _inputs) -
 # every cache hit (what unpickling does) costs ~0.2 s each. They are shared and never mutated.
 @st.cache_resource(max_entries=16, show_spinner=False)
 def get_animation(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, lang: str, _pixels, _colours):
-    """The stride animation (the costliest figure), keyed like the trace plus the language."""
+    """The stride animation (the costliest figure), keyed like the trace plus the language.
+
+    Beyond MAX_FRAMES stride steps it shows every k-th row of windows (the page says so)."""
     t = Translator(lang)
     text = patches_fig.StrideText(
         step=t("anim_step"), input_title=t("anim_input"), output_title=t("anim_output"),
         play=t("play"), fast=t("play_fast"), pause=t("pause"),
     )  # fmt: skip
-    return patches_fig.stride_animation(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text)
+    row_step = patches_fig.frame_row_step(cfg.grid)
+    return patches_fig.stride_animation(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text, row_step=row_step)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def get_cube(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, lang: str, _pixels, _colours):
+def get_cube(cfg: config.ViTConfig, key: tuple, snap: str, lang: str, _pixels, _colours):
     """The 3D view of the Conv2d, keyed like the animation."""
     t = Translator(lang)
     text = cube_fig.CubeText(
@@ -280,10 +293,16 @@ def show_patch_tab(t: Translator, v: View, animation) -> None:
     st.subheader(t("anim_header"))
     st.markdown(t("anim_explain", P=P, D=cfg.embed_dim, N=Gh * Gw))
     st.plotly_chart(animation, key="stride_animation", config=PLOTLY_CONFIG)
+    row_step = patches_fig.frame_row_step(cfg.grid)
+    if row_step > 1:
+        st.caption(t("anim_row_step", k=row_step, N=Gh * Gw, max=patches_fig.MAX_FRAMES))
     show_inspector(t, v)
     st.subheader(t("cube_header"))
+    if Gh * Gw > CUBE_MAX:
+        st.info(t("cube_too_many", N=Gh * Gw, max=CUBE_MAX))
+        return
     st.markdown(t("cube_explain", P=P, D=cfg.embed_dim))
-    cube = get_cube(cfg, str(v.trace.inputs.device), v.key, v.snap, t.lang, v.pixels, v.colours)
+    cube = get_cube(cfg, v.key, v.snap, t.lang, v.pixels, v.colours)
     st.plotly_chart(cube, key="cube3d", config=PLOTLY_CONFIG)
 
 
@@ -390,16 +409,125 @@ def show_proof_tab(t: Translator, v: View, proof: analysis.Proof) -> None:
     st.markdown(t("proof_why", P=P, D=D, L=3 * P * P))
 
 
+def current_query(cfg: config.ViTConfig) -> int:
+    """The attention query from the widgets' state: 0 = CLS, 1 + r·Gw + c = patch (r, c)."""
+    s = st.session_state
+    Gh, Gw = cfg.grid
+    if s.get("q_kind", "cls") == "cls":
+        return 0
+    return 1 + min(int(s.get("q_r", 0)), Gh - 1) * Gw + min(int(s.get("q_c", 0)), Gw - 1)
+
+
+def pick_query() -> None:
+    """Callback of a click on the attention picture: the clicked patch becomes the query."""
+    points = st.session_state["query_picker"].selection.get("points", [])
+    if points:
+        r, c = divmod(int(points[0]["point_index"]), st.session_state["grid_w"])
+        st.session_state["q_kind"], st.session_state["q_r"], st.session_state["q_c"] = "patch", r, c
+
+
 def show_attention_tab(t: Translator, v: View) -> None:
-    trace, pixels, cfg = v.trace, v.pixels, v.cfg
+    trace, cfg = v.trace, v.cfg
+    Gh, Gw = cfg.grid
+    T = cfg.num_patches + 1
     st.markdown(t("attn_explain"))
-    layer = st.slider(t("layer"), 1, cfg.depth, cfg.depth, key="layer")
-    maps = analysis.cls_attention_maps(trace.attentions[layer - 1], cfg.grid)  # (nh, Gh, Gw)
-    maps = analysis.with_mean(maps)  # (nh + 1, Gh, Gw)
-    titles = [t("head_title", h=h + 1) for h in range(cfg.num_heads)] + [t("mean_title")]
-    fig = attention_fig.head_maps_figure(pixels, maps.numpy(), cfg.patch_size, titles)
-    st.plotly_chart(fig, key="attention_maps", config=PLOTLY_CONFIG)
+    st.session_state["grid_w"] = Gw
+    for key, top in (("q_r", Gh - 1), ("q_c", Gw - 1)):
+        st.session_state[key] = min(st.session_state.get(key, 0), top)
+    kind, row, col, opacity = st.columns([2, 1, 1, 2])
+    kind.radio(t("query"), ["cls", "patch"], format_func=lambda q: t(f"query_{q}"), key="q_kind", horizontal=True)
+    row.number_input(t("token_row"), 0, Gh - 1, key="q_r", disabled=st.session_state.get("q_kind") != "patch")
+    col.number_input(t("token_col"), 0, Gw - 1, key="q_c", disabled=st.session_state.get("q_kind") != "patch")
+    alpha = opacity.slider(t("opacity"), 0.0, 1.0, 0.6, 0.05, key="opacity")
+    query = current_query(cfg)
+    patch = divmod(query - 1, Gw) if query else None
+    full = trace.attentions is not None
+    rows, source = (list(range(T)), trace.attentions) if full else (trace.rows, trace.attention_rows)
+    maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
+    st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1]))
+    left, right = st.columns([1, 2])
+    with left:
+        block = st.slider(t("layer"), 1, cfg.depth, cfg.depth, key="layer")
+        heads = list(range(cfg.num_heads)) + ["mean"]
+        head = st.selectbox(t("head"), heads, format_func=lambda h: t("mean_title") if h == "mean" else str(h + 1),
+                            key="head")  # fmt: skip
+        chosen = maps[block - 1].mean(dim=0) if head == "mean" else maps[block - 1, head]  # (Gh, Gw)
+        title = t("enlarged_title", b=block, h=t("mean_title") if head == "mean" else head + 1)
+        fig = attention_fig.overlay_figure(v.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title)
+        st.plotly_chart(fig, key="query_picker", config=PLOTLY_CONFIG, on_select=pick_query, selection_mode="points")
+        st.caption(t("click_to_query"))
+    with right:
+        thumb = image.grid_thumbnail(v.pixels, cfg.grid)
+        grid_maps = analysis.with_mean_heads(maps)  # (depth, nh + 1, Gh, Gw)
+        cols = [t("head_short", h=h + 1) for h in range(cfg.num_heads)] + [t("mean_title")]
+        rows_labels = [t("block_short", b=b + 1) for b in range(cfg.depth)]
+        fig = attention_fig.layer_head_figure(thumb, grid_maps.numpy(), rows_labels, cols, alpha)
+        st.markdown(t("grid_title"))
+        st.plotly_chart(fig, key="layer_head_grid", config=PLOTLY_CONFIG)
+    show_raw_matrix(t, v, block, head)
+    show_rollout(t, v, query, patch, alpha)
     st.caption(t("attn_random_note"))
+
+
+def show_raw_matrix(t: Translator, v: View, block: int, head) -> None:
+    st.subheader(t("raw_header"))
+    if v.trace.attentions is None:
+        st.info(t("needs_full", T=v.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        return
+    attn = v.trace.attentions[block - 1][0]  # (nh, T, T)
+    matrix = attn.mean(dim=0) if head == "mean" else attn[head]  # (T, T)
+    shown, step, _ = analysis.display_downsample(matrix, MATRIX_MAX, MATRIX_MAX)
+    title = t("raw_title", b=block, h=t("mean_title") if head == "mean" else head + 1, T=matrix.shape[0])
+    fig = attention_fig.matrix_figure(shown.numpy(), step, title, (t("raw_queries"), t("raw_keys")))
+    st.plotly_chart(fig, key="raw_matrix", config=PLOTLY_CONFIG)
+    if step > 1:
+        st.caption(t("tokens_downsampled", r=step, c=step))
+
+
+def show_rollout(t: Translator, v: View, query: int, patch, alpha: float) -> None:
+    st.subheader(t("rollout_header"))
+    st.markdown(t("rollout_explain"))
+    if v.trace.attentions is None:
+        st.info(t("needs_full", T=v.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        return
+    fusion_col, discard_col = st.columns(2)
+    fusion = fusion_col.selectbox(t("fusion"), ["mean", "max", "min"], format_func=lambda f: t(f"fusion_{f}"),
+                                  key="fusion")  # fmt: skip
+    discard = discard_col.slider(t("discard"), 0.0, 0.95, 0.0, 0.05, key="discard", help=t("discard_help"))
+    rollout = analysis.attention_rollout(v.trace.attentions, fusion, discard)  # (1, T, T)
+    Gh, Gw = v.cfg.grid
+    rollout_map = rollout[0, query, 1:].reshape(Gh, Gw)  # (Gh, Gw)
+    fig = attention_fig.overlay_figure(v.pixels, rollout_map.numpy(), v.cfg.patch_size, alpha, patch, False)
+    st.plotly_chart(fig, key="rollout", config=PLOTLY_CONFIG)
+
+
+def show_paper_tab(t: Translator, v: View) -> None:
+    cfg = v.cfg
+    st.markdown(t("fig7_explain"))
+    left, centre, right = st.columns(3)
+    with left:
+        comps = analysis.filter_components(v.vit.patch_embed.proj.weight.detach().cpu())  # (k, 3, P, P)
+        fig = paper_fig.filter_tiles_figure(comps.numpy(), t("fig7_filters", k=comps.shape[0]))
+        st.plotly_chart(fig, key="fig7_filters", config=PLOTLY_CONFIG)
+        st.caption(t("fig7_filters_caption"))
+    with centre:
+        if cfg.num_patches <= POS_GRID_MAX:
+            sim = analysis.pos_embed_similarity(v.vit.pos_embed.detach().cpu(), cfg.grid)  # (Gh, Gw, Gh, Gw)
+            axes = (t("fig7_pos_x"), t("fig7_pos_y"))
+            fig = paper_fig.pos_similarity_figure(sim.numpy(), t("fig7_pos"), axes)
+            st.plotly_chart(fig, key="fig7_pos", config=PLOTLY_CONFIG)
+            st.caption(t("fig7_pos_caption"))
+        else:
+            st.info(t("fig7_pos_too_many", N=cfg.num_patches, max=POS_GRID_MAX))
+    with right:
+        if v.trace.attentions is None:
+            st.info(t("needs_full", T=cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        else:
+            distances = analysis.mean_attention_distance(v.trace.attentions, cfg.grid, cfg.patch_size)  # (depth, nh)
+            axes = (t("fig7_dist_x"), t("fig7_dist_y"))
+            fig = paper_fig.distance_figure(distances.numpy(), t("fig7_dist"), axes, t("head"))
+            st.plotly_chart(fig, key="fig7_distance", config=PLOTLY_CONFIG)
+            st.caption(t("fig7_dist_caption"))
 
 
 def show_output_tab(t: Translator, v: View) -> None:
@@ -423,14 +551,16 @@ def main() -> None:
     key = (hashlib.sha256(data).hexdigest(), requested, policy)
     with st.spinner(t("computing")):
         fitted = get_fitted(*key, img)
-        trace, seconds = get_trace(cfg, dev, key, snap, fitted)
+        full = cfg.num_patches + 1 <= model.FULL_ATTENTION_MAX
+        rows = (0,) if full else tuple(sorted({0, current_query(cfg)}))
+        trace, seconds = get_trace(cfg, dev, key, snap, rows, fitted)
         pixels = image.to_display(trace.inputs)  # (H′, W′, 3) uint8
         colours = analysis.pca_rgb(trace.patch_grid).numpy()  # (Gh, Gw, 3)
         animation = get_animation(cfg, dev, key, snap, t.lang, pixels, colours)
         proof = get_proof(cfg, dev, key, snap, trace.inputs)
     v = View(cfg, requested, policy, snap, img, fitted, pixels, colours, trace, get_model(cfg, dev), key)
     show_summary(t, cfg, seconds, dev)
-    labels = ["tab_patches", "tab_embedding", "tab_proof", "tab_attention", "tab_output"]
+    labels = ["tab_patches", "tab_embedding", "tab_proof", "tab_attention", "tab_paper", "tab_output"]
     tabs = st.tabs([t(label) for label in labels])
     with tabs[0]:
         show_patch_tab(t, v, animation)
@@ -441,6 +571,8 @@ def main() -> None:
     with tabs[3]:
         show_attention_tab(t, v)
     with tabs[4]:
+        show_paper_tab(t, v)
+    with tabs[5]:
         show_output_tab(t, v)
 
 

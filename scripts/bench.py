@@ -2,6 +2,7 @@
 
 - forward-pass time (median of repeated runs, with attention weights kept) for each preset;
 - the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
+- peak memory (ru_maxrss, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
 - the page's rerun time after changing P (Streamlit AppTest, model and trace not yet cached).
 
 Numbers are printed as Markdown tables; nothing here is asserted.
@@ -83,6 +84,22 @@ def app_rerun_times() -> None:
     print(f"| rerun, nothing changed (cached) | {time.perf_counter() - start:.2f} |")
 
 
+def memory() -> None:
+    """Each size in a fresh process, so that ru_maxrss is that forward pass's peak."""
+    import json
+    import subprocess
+    import sys
+
+    print("\n| ViT-S widths, 224 px | tokens | full attention kept | forward (s) | RSS before (MiB) | peak RSS (MiB) |")
+    print("|---|---:|---|---:|---:|---:|")
+    for P in (16, 8, 4, 2):
+        out = subprocess.run([sys.executable, "-m", "scripts.bench_memory", str(P)], capture_output=True, text=True,
+                             check=True, cwd=ROOT)  # fmt: skip
+        r = json.loads(out.stdout)
+        print(f"| P = {P} | {r['tokens']:,} | {'yes' if r['full'] else 'no: rows [0] only'} | {r['seconds']} "
+              f"| {r['before_forward_mib']:,} | {r['peak_mib']:,} |")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default="cpu")
@@ -95,6 +112,7 @@ def main() -> None:
         times = time_forward(ViTConfig(**kwargs), args.device, args.repeats)
         print(f"| {name} | {statistics.median(times) * 1e3:.1f} | {min(times) * 1e3:.1f} |")
     animation_sizes()
+    memory()
     app_rerun_times()
 
 

@@ -49,12 +49,11 @@ def test_pca_rgb_with_fewer_than_three_dims():
     assert rgb.shape == (3, 3, 3) and torch.all(rgb[..., 2] == 0.5)
 
 
-def test_cls_attention_maps_reads_the_cls_row():
-    attn = torch.rand(1, 2, 7, 7)  # (B, nh, T, T), grid 2×3
-    maps = analysis.cls_attention_maps(attn, (2, 3))
-    assert maps.shape == (2, 2, 3)
-    assert maps[1, 1, 2] == attn[0, 1, 0, 1 + 1 * 3 + 2]  # head 1, cell (1, 2) = token 1 + r·Gw + c
-    assert torch.allclose(analysis.with_mean(maps)[-1], maps.mean(0))
+def test_with_mean_heads_appends_each_blocks_mean():
+    maps = torch.rand(3, 4, 2, 5)  # (depth, nh, Gh, Gw)
+    out = analysis.with_mean_heads(maps)
+    assert out.shape == (3, 5, 2, 5)
+    assert torch.equal(out[:, :4], maps) and torch.allclose(out[1, 4], maps[1].mean(0))
 
 
 def test_display_downsample_block_means():

@@ -15,10 +15,10 @@ from vizlib.model import VisionTransformer
 
 APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-# patch grid, stride animation, inspector (window, kernels, output), PCA grid, token patch, token vector,
-# token heatmap, sequence, attention maps, 3D view
-CHARTS = 12
-TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "Predictions"]
+# patch grid, stride animation, inspector (window, kernels, output), 3D view, PCA grid, token patch, token vector,
+# token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, Fig. 7 (filters, positions, distance)
+CHARTS = 18
+TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_bad_file_shows_an_error_and_keeps_the_views(at):
 
 @pytest.mark.parametrize(
     "key, value, words",
-    [("num_heads", 3, "divisible"), ("patch_size", 1, "limit of 1024"), ("patch_size", 100, "leaves nothing")],
+    [("num_heads", 3, "divisible"), ("patch_size", 100, "leaves nothing")],
 )
 def test_bad_setting_shows_an_error_and_keeps_the_last_good_settings(at, key, value, words):
     at.number_input(key="patch_size").set_value(9).run()
@@ -108,6 +108,15 @@ def test_bad_setting_shows_an_error_and_keeps_the_last_good_settings(at, key, va
     assert len(at.error) == 1 and words in at.error[0].value
     assert len(animation(at)["frames"]) == 81  # still the last good P = 9
     assert len(specs(at)) == CHARTS
+
+
+def test_the_token_cap_is_refused_with_a_suggestion(at):
+    at.number_input(key="img_w").set_value(300).run()
+    at.number_input(key="img_h").set_value(300).run()  # P = 27: 11 × 11 windows
+    at.number_input(key="patch_size").set_value(2).run()  # 150 × 150 = 22,500 tokens
+    assert not at.exception
+    assert len(at.error) == 1 and "limit of 16384" in at.error[0].value and "at least 3" in at.error[0].value
+    assert len(animation(at)["frames"]) == 121
 
 
 def widget_labels(at: AppTest) -> list[str]:
@@ -134,9 +143,9 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     calls = []
     original = VisionTransformer.forward_trace
 
-    def counting(self, x):
+    def counting(self, x, *args, **kwargs):
         calls.append(tuple(x.shape))
-        return original(self, x)
+        return original(self, x, *args, **kwargs)
 
     monkeypatch.setattr(VisionTransformer, "forward_trace", counting)
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -144,7 +153,10 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     at.run()
     at.radio(key="lang").set_value("ja").run()
     at.slider(key="layer").set_value(2).run()
-    assert len(calls) == 1  # reruns, a language switch and a layer change reuse the cached trace
+    at.radio(key="q_kind").set_value("patch").run()
+    at.number_input(key="q_r").set_value(1).run()
+    assert not at.exception
+    assert len(calls) == 1  # reruns, a language switch, a layer or query change reuse the cached trace
     at.number_input(key="patch_size").set_value(9).run()
     assert len(calls) == 2
 
@@ -186,3 +198,37 @@ def test_proof_tab_shows_a_tiny_difference(at):
     values = {m.label: m.value for m in at.metric}
     assert float(values["max |Δ|"]) <= 1e-5
     assert values["values compared"] == "1,152"  # 128 × 3 × 3
+
+
+def picker_z(at: AppTest) -> list:
+    """The attention map of the clickable picture (image, heatmap, click markers)."""
+    (fig,) = [s for s in specs(at) if [d["type"] for d in s["data"]] == ["image", "heatmap", "scatter"]]
+    return fig["data"][1]["z"]
+
+
+def test_attention_for_cls_and_for_a_chosen_patch(at):
+    cls_map = picker_z(at)
+    at.radio(key="q_kind").set_value("patch").run()
+    at.number_input(key="q_r").set_value(2).run()
+    at.number_input(key="q_c").set_value(1).run()
+    assert not at.exception and not at.error
+    assert any("patch (2, 1)" in m.value for m in at.markdown)
+    assert picker_z(at) != cls_map
+    at.selectbox(key="fusion").set_value("max").run()
+    at.slider(key="discard").set_value(0.5).run()
+    at.selectbox(key="head").set_value(2).run()
+    assert not at.exception and "block 4, head 3" in str(specs(at))
+    assert len(specs(at)) == CHARTS
+
+
+def test_many_tokens_keep_only_the_rows_asked_for(at):
+    at.number_input(key="patch_size").set_value(2).run()  # 81 → crop 80: 40 × 40 = 1,600 patches
+    assert not at.exception and not at.error
+    infos = " ".join(i.value for i in at.info)
+    assert infos.count("needs every full attention matrix") == 3  # raw matrix, rollout, mean distance
+    assert "3D view draws up to 1024" in infos and "drawn up to 256 patches" in infos
+    assert len(animation(at)["frames"]) == 800  # every 2nd row of windows
+    assert any("k = 2" in c.value for c in at.caption)
+    at.radio(key="q_kind").set_value("patch").run()
+    at.number_input(key="q_r").set_value(39).run()  # the last row: traced afresh for this query
+    assert not at.exception and any("patch (39, 0)" in m.value for m in at.markdown)

@@ -33,7 +33,7 @@ def test_frozen_hashable_and_keyword_only():
         (dict(img_size=(224, 220)), r"224×220 is not a multiple of the patch size 16"),
         (dict(embed_dim=100, num_heads=6), r"embedding dim 100 must be divisible by the number of heads 6"),
         (dict(patch_size=300), r"patch size 300 is larger than the image \(224×224\)"),
-        (dict(patch_size=4), rf"56×56 = 3136 patches is more than the limit of {MAX_TOKENS}"),
+        (dict(patch_size=1), rf"224×224 = 50176 patches is more than the limit of {MAX_TOKENS}"),
         (dict(patch_size=0), r"patch size 0 must be at least 1"),
         (dict(depth=0), r"depth 0"),
         (dict(num_heads=0), r"number of heads 0"),
@@ -49,9 +49,10 @@ def test_bad_values_are_named(change, words):
 
 
 def test_token_limit_edge():
-    assert ViTConfig(**{**BASE, "patch_size": 7}).num_patches == 1024  # 32×32: exactly the limit
-    with pytest.raises(ValueError, match="patch size of at least 8"):
-        ViTConfig(**{**BASE, "img_size": (224, 231), "patch_size": 7})  # 32×33 = 1056 tokens
+    assert ViTConfig(**{**BASE, "patch_size": 2}).num_patches == 12544  # P = 2 on 224 px is allowed
+    assert ViTConfig(**{**BASE, "img_size": (256, 256), "patch_size": 2}).num_patches == MAX_TOKENS  # 128×128
+    with pytest.raises(ValueError, match="patch size of at least 3"):
+        ViTConfig(**{**BASE, "img_size": (256, 258), "patch_size": 2})  # 128×129 = 16512 tokens
 
 
 @pytest.mark.parametrize(

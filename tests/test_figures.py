@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vizlib import analysis
-from vizlib.figures.attention import head_maps_figure
+from vizlib.figures.attention import blend, layer_head_figure, matrix_figure, mosaic, overlay_figure
 from vizlib.figures.embedding import pca_grid_figure, token_heatmap
 from vizlib.figures.patches import patch_grid_figure, stride_animation, stride_steps
 
@@ -69,13 +69,33 @@ def test_pca_grid_and_token_heatmap():
     assert np.asarray(heat.z).shape == (8, 5) and heat.dy == 2
 
 
-def test_head_maps_one_heatmap_per_map_over_the_picture():
-    maps = np.random.default_rng(1).random((7, 3, 5))
-    fig = head_maps_figure(pixels(48, 80), maps, 16, [f"m{k}" for k in range(7)])
-    heatmaps = [t for t in fig.data if t.type == "heatmap"]
-    assert len(heatmaps) == 7 and len([t for t in fig.data if t.type == "image"]) == 7
-    assert np.allclose(np.asarray(heatmaps[3].z), maps[3])
-    assert [a.text for a in fig.layout.annotations] == [f"m{k}" for k in range(7)]
+def test_layer_head_grid_is_one_picture_of_blended_tiles():
+    maps = np.random.default_rng(1).random((4, 3, 2, 4))  # (depth, K, Gh, Gw)
+    fig = layer_head_figure(pixels(8, 16), maps, ["b1", "b2", "b3", "b4"], ["h1", "h2", "mean"])
+    assert [t.type for t in fig.data] == ["image"]  # one compressed picture, whatever depth × heads
+    assert list(fig.layout.xaxis.ticktext) == ["h1", "h2", "mean"] and len(fig.layout.yaxis.tickvals) == 4
+
+
+def test_blend_puts_each_cell_on_its_patch():
+    attention_map = np.zeros((2, 2))
+    attention_map[1, 0] = 1.0  # bottom-left patch only
+    out = blend(np.zeros((8, 8, 3), dtype=np.uint8), attention_map, opacity=1.0)
+    assert out[6, 1].sum() > out[1, 6].sum()  # the hot cell is bright, the others dark
+    assert (out[:4, :4] == out[0, 0]).all()  # a patch is uniform
+
+
+def test_mosaic_places_tiles_with_gaps():
+    tiles = np.arange(2 * 3 * 2 * 2, dtype=float).reshape(2, 3, 2, 2)
+    out = mosaic(tiles)
+    assert out.shape == (5, 8)
+    assert out[3, 3] == tiles[1, 1, 0, 0] and np.isnan(out[2, 0]) and np.isnan(out[0, 2])
+
+
+def test_overlay_and_matrix():
+    fig = overlay_figure(pixels(32, 48), np.random.default_rng(0).random((2, 3)), 16, 0.5, query=(1, 2), clickable=True)
+    assert [t.type for t in fig.data] == ["image", "heatmap", "scatter"]
+    assert fig.layout.shapes[0].x0 == 32 and fig.layout.shapes[0].y0 == 16
+    assert np.asarray(matrix_figure(np.eye(5), 1, "t", ("q", "k")).data[0].z).shape == (5, 5)
 
 
 def test_pca_grid_cells_are_clickable_and_selection_is_outlined():
@@ -119,3 +139,25 @@ def test_sequence_and_inspector_figures():
     assert len(kernels_figure(rng.normal(size=(5, 3, 4, 4)), list("abcde")).data) == 5
     strip = output_strip_figure(rng.normal(size=12), "y", marked=[0, 3])
     assert np.asarray(strip.data[0].z).shape == (1, 12) and len(strip.layout.shapes) == 2
+
+
+def test_every_kth_row_past_the_frame_budget():
+    from vizlib.figures.patches import MAX_FRAMES, frame_row_step
+
+    assert frame_row_step((32, 32)) == 1 and frame_row_step((112, 112)) == 13
+    k = frame_row_step((40, 40))
+    fig = stride_animation(pixels(80, 80), 2, colours(40, 40), embed_dim=8, row_step=k)
+    assert len(fig.frames) <= MAX_FRAMES and len(fig.frames) == -(-40 // k) * 40
+    assert window(fig.frames[40]) == (0, 2 * k, 2, 2 * k + 2)  # frame 40 is the first window of row k
+    assert fig.layout.sliders[0].steps[40].label.startswith(f"step {k * 40 + 1} / 1600")
+
+
+def test_paper_figures():
+    from vizlib.figures.paper import distance_figure, filter_tiles_figure, pos_similarity_figure
+
+    fig = filter_tiles_figure(np.random.default_rng(0).random((10, 3, 4, 4)), "t", cols=7)
+    assert np.asarray(fig.data[0].z).shape[:2] == (2 * 4 + 1, 7 * 4 + 6)
+    sim = np.random.default_rng(1).random((2, 3, 2, 3))
+    assert np.asarray(pos_similarity_figure(sim, "t", ("a", "b")).data[0].z).shape == (2 * 3 - 1, 3 * 4 - 1)
+    dist = distance_figure(np.arange(12.0).reshape(4, 3), "t", ("x", "y"), "head")
+    assert list(dist.data[0].x) == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4] and list(dist.data[0].y) == list(range(12))

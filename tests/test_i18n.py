@@ -67,4 +67,4 @@ def test_format_fields_match_between_languages():
     field = re.compile(r"\{(\w+)")
     for key, texts in load_table().items():
         assert set(field.findall(texts["en"])) == set(field.findall(texts["ja"])), key
-    assert Translator("ja")("head_title", h=3) == "ヘッド 3"
+    assert Translator("ja")("block_short", b=3) == "ブロック 3"

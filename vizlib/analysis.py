@@ -52,20 +52,6 @@ def _sign_fix(scores: torch.Tensor) -> torch.Tensor:
     return torch.sign(scores[idx, torch.arange(scores.shape[1])]).clamp(min=0) * 2 - 1  # (k,)
 
 
-def cls_attention_maps(attn: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    """How much the CLS token attends to each patch, per head, as maps over the grid.
-
-    Args:
-        attn: one block's attention ``(B, nh, T, T)``, CLS first.
-        grid: ``(Gh, Gw)``.
-
-    Returns:
-        ``(nh, Gh, Gw)`` for the first image; each head's map sums to 1 − (CLS→CLS weight).
-    """
-    Gh, Gw = grid
-    return attn[0, :, 0, 1:].reshape(-1, Gh, Gw)  # (nh, Gh, Gw)
-
-
 def display_downsample(matrix: torch.Tensor, max_rows: int, max_cols: int) -> tuple[torch.Tensor, int, int]:
     """Average blocks of a 2-D matrix so it fits ``max_rows × max_cols`` for display.
 
@@ -82,9 +68,9 @@ def display_downsample(matrix: torch.Tensor, max_rows: int, max_cols: int) -> tu
     return pooled[0, 0], r_step, c_step
 
 
-def with_mean(maps: torch.Tensor) -> torch.Tensor:
-    """``(K, Gh, Gw)`` maps → ``(K + 1, Gh, Gw)`` with their mean appended."""
-    return torch.cat([maps, maps.mean(dim=0, keepdim=True)])  # (K + 1, Gh, Gw)
+def with_mean_heads(maps: torch.Tensor) -> torch.Tensor:
+    """``(depth, nh, Gh, Gw)`` maps → ``(depth, nh + 1, Gh, Gw)`` with each block's mean over heads appended."""
+    return torch.cat([maps, maps.mean(dim=1, keepdim=True)], dim=1)  # (depth, nh + 1, Gh, Gw)
 
 
 @dataclass(frozen=True)
@@ -169,3 +155,136 @@ def sequence_for_display(
     pos_patches, _, _ = display_downsample(pos_embed[1:], max_rows, max_cols)  # (n, d)
     cls_rows, _, _ = display_downsample(torch.stack([cls_token, pos_embed[0]]), 2, max_cols)  # (2, d)
     return tokens, cls_rows[0], torch.cat([cls_rows[1:], pos_patches])  # (n, d), (d,), (n + 1, d)
+
+
+# ---------------------------------------------------------------- attention analysis (ViT paper, Fig. 6 and 7)
+
+
+def attention_rollout(
+    attentions: list[torch.Tensor], head_fusion: str = "mean", discard_ratio: float = 0.0
+) -> torch.Tensor:
+    """Attention rollout (Abnar & Zuidema 2020): how much each token draws on each input token.
+
+    Each block's heads are fused (mean, max or min); optionally the lowest ``discard_ratio`` of
+    the fused weights are set to 0 (CLS's own column kept, as jacobgil/vit-explain does); then
+    ``Ã = 0.5·A + 0.5·I`` accounts for the residual connection, its rows are renormalised, and the
+    blocks are multiplied through: ``Ã_L ··· Ã_1``.
+
+    Args:
+        attentions: per block ``(B, nh, T, T)``, CLS first (``Trace.attentions``).
+        head_fusion: ``mean``, ``max`` or ``min`` over heads.
+        discard_ratio: share in [0, 1) of the smallest fused weights per row set to zero.
+
+    Returns:
+        ``(B, T, T)``: row i is how much token i at the output draws on each input token.
+    """
+    if head_fusion not in ("mean", "max", "min"):
+        raise ValueError(f"head fusion {head_fusion!r} must be mean, max or min")
+    if not 0.0 <= discard_ratio < 1.0:
+        raise ValueError(f"discard ratio {discard_ratio} must be in [0, 1)")
+    B, _, T, _ = attentions[0].shape
+    eye = torch.eye(T, dtype=attentions[0].dtype, device=attentions[0].device)  # (T, T)
+    result = eye.expand(B, T, T)  # (B, T, T)
+    for attn in attentions:
+        fused = getattr(attn, head_fusion)(dim=1)  # (B, T, T)
+        fused = fused if head_fusion == "mean" else fused.values
+        if discard_ratio > 0:
+            fused = _discard_lowest(fused, discard_ratio)  # (B, T, T)
+        a = 0.5 * fused + 0.5 * eye  # (B, T, T)
+        a = a / a.sum(dim=-1, keepdim=True)  # (B, T, T) rows sum to 1
+        result = a @ result  # (B, T, T)
+    return result
+
+
+def _discard_lowest(fused: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Zero the ``ratio`` smallest weights of each row, never the CLS column."""
+    T = fused.shape[-1]
+    k = int(T * ratio)
+    if k == 0:
+        return fused
+    lowest = fused.topk(k, dim=-1, largest=False).indices  # (B, T, k)
+    mask = torch.zeros_like(fused, dtype=torch.bool).scatter_(-1, lowest, True)  # (B, T, T)
+    mask[..., 0] = False  # keep CLS
+    return fused.masked_fill(mask, 0.0)
+
+
+def patch_centres(grid: tuple[int, int], patch_size: int) -> torch.Tensor:
+    """Pixel centre (y, x) of every patch, row-major: ``(N, 2)``."""
+    Gh, Gw = grid
+    rows, cols = torch.meshgrid(torch.arange(Gh), torch.arange(Gw), indexing="ij")  # (Gh, Gw) each
+    return (torch.stack([rows, cols], dim=-1).reshape(-1, 2).double() + 0.5) * patch_size  # (N, 2)
+
+
+def mean_attention_distance(attentions: list[torch.Tensor], grid: tuple[int, int], patch_size: int) -> torch.Tensor:
+    """Mean attention distance per block and head (the ViT paper's Fig. 7 right, in pixels).
+
+    For each patch query, the attention-weighted Euclidean distance between patch centres over
+    the patch keys (weights renormalised over those keys), averaged over queries and images. The
+    CLS row and column are left out.
+
+    Returns:
+        ``(depth, heads)``.
+    """
+    centres = patch_centres(grid, patch_size)  # (N, 2)
+    distance = torch.cdist(centres, centres)  # (N, N) pixels
+    per_block = []
+    for attn in attentions:
+        patches = attn[:, :, 1:, 1:].double()  # (B, nh, N, N) patch queries × patch keys
+        weights = patches / patches.sum(dim=-1, keepdim=True)  # (B, nh, N, N) renormalised
+        per_query = (weights * distance).sum(dim=-1)  # (B, nh, N)
+        per_block.append(per_query.mean(dim=(0, 2)))  # (nh,)
+    return torch.stack(per_block).float()  # (depth, nh)
+
+
+def pos_embed_similarity(pos_embed: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """Cosine similarity of every patch's position embedding with every other (Fig. 7 centre).
+
+    Args:
+        pos_embed: ``(1, N + 1, D)`` as the model holds it, CLS first.
+        grid: ``(Gh, Gw)``.
+
+    Returns:
+        ``(Gh, Gw, Gh, Gw)``: entry ``[i, j, k, l]`` compares patch (i, j) with patch (k, l).
+    """
+    Gh, Gw = grid
+    patches = torch.nn.functional.normalize(pos_embed[0, 1:].double(), dim=-1)  # (N, D) unit rows
+    return (patches @ patches.T).reshape(Gh, Gw, Gh, Gw).float()  # (Gh, Gw, Gh, Gw)
+
+
+def filter_components(weight: torch.Tensor, k: int = 28) -> torch.Tensor:
+    """Top principal components of the patch-embedding filters (Fig. 7 left).
+
+    Args:
+        weight: the Conv2d weight ``(D, C, P, P)``: D filters of C·P·P numbers.
+        k: how many components.
+
+    Returns:
+        ``(k′, C, P, P)``, k′ = min(k, D, C·P·P), each component scaled to [0, 1] for display.
+    """
+    D, C, P, _ = weight.shape
+    filters = weight.reshape(D, -1).double()  # (D, C·P·P)
+    centred = filters - filters.mean(dim=0, keepdim=True)  # (D, C·P·P)
+    _, _, Vh = torch.linalg.svd(centred, full_matrices=False)  # (min(D, C·P·P), C·P·P)
+    comps = Vh[: min(k, Vh.shape[0])]  # (k′, C·P·P)
+    comps = comps * _sign_fix(comps.T)[:, None]  # (k′, C·P·P) deterministic signs
+    lo, hi = comps.min(dim=1, keepdim=True).values, comps.max(dim=1, keepdim=True).values  # (k′, 1)
+    return ((comps - lo) / (hi - lo).clamp(min=1e-12)).reshape(-1, C, P, P).float()  # (k′, C, P, P)
+
+
+def query_maps(attention_rows: list[torch.Tensor], rows: list[int], query: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Attention of one query (0 = CLS, 1 + r·Gw + c = patch (r, c)) to every patch, per block and head.
+
+    Args:
+        attention_rows: ``Trace.attention_rows``, per block ``(B, nh, R, T)``.
+        rows: ``Trace.rows``, the query index of each of the R rows.
+        query: which query.
+        grid: ``(Gh, Gw)``.
+
+    Returns:
+        ``(depth, nh, Gh, Gw)`` for the first image (the query's weight on CLS left out).
+    """
+    if query not in rows:
+        raise ValueError(f"query {query} was not traced: the trace holds rows {rows}")
+    i = rows.index(query)
+    Gh, Gw = grid
+    return torch.stack([a[0, :, i, 1:].reshape(-1, Gh, Gw) for a in attention_rows])  # (depth, nh, Gh, Gw)

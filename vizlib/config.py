@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MAX_TOKENS = 1024  # most patch tokens N = Gh*Gw a model may have (P >= 7 at 224 px)
+MAX_TOKENS = 16384  # most patch tokens N = Gh*Gw a model may have: 128×128 (P = 2 at 224 px is 12,544)
 MAX_EMBED_DIM = 2048  # widest embedding offered; ViT-H/14 uses 1280
 MAX_DEPTH = 24  # ViT-L has 24 blocks
 MAX_SEED = 2**31 - 1

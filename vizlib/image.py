@@ -241,3 +241,15 @@ def snap_regions(size: tuple[int, int], snapped: tuple[int, int], policy: str) -
     else:
         rects = []
     return [(x0, y0, x1, y1) for x0, y0, x1, y1 in rects if x1 > x0 and y1 > y0]
+
+
+def grid_thumbnail(pixels: np.ndarray, grid: tuple[int, int], target: int = 64) -> np.ndarray:
+    """A small copy of ``(H, W, 3)`` pixels whose sides are whole multiples of the grid.
+
+    Each patch becomes ``max(1, round(target / max(Gh, Gw)))`` pixels square, so that a map over
+    the grid can be laid on it cell for cell.
+    """
+    Gh, Gw = grid
+    cell = max(1, round(target / max(Gh, Gw)))
+    img = Image.fromarray(pixels).resize((Gw * cell, Gh * cell), Image.Resampling.BOX)
+    return np.asarray(img)  # (Gh·cell, Gw·cell, 3)

@@ -20,6 +20,9 @@ from torch import nn
 
 from .config import ViTConfig
 
+FULL_ATTENTION_MAX = 1025  # largest T = N + 1 whose full T×T attention matrices a trace keeps (1,024 patches)
+ATTENTION_CHUNK = 256  # queries per chunk when only some attention rows are kept
+
 
 @dataclass
 class Trace:
@@ -29,17 +32,20 @@ class Trace:
     patch_grid: torch.Tensor  # (B, D, Gh, Gw) the Conv2d output: the grid of 1×1×D vectors
     patch_tokens: torch.Tensor  # (B, N, D) the grid flattened row-major
     tokens: torch.Tensor  # (B, T, D) after prepending CLS and adding position embeddings
-    attentions: list[torch.Tensor]  # per block (B, nh, T, T), rows are queries, sum to 1
+    attentions: list[torch.Tensor] | None  # per block (B, nh, T, T), rows are queries, sum to 1; None when T is
+    # over FULL_ATTENTION_MAX
     hidden_states: list[torch.Tensor]  # per block output (B, T, D)
     features: torch.Tensor  # (B, T, D) after the final LayerNorm
     logits: torch.Tensor  # (B, K), or (B, D) CLS features when the model has no head
+    rows: list[int]  # the query indices of attention_rows (0 = CLS, 1 + r·Gw + c = patch (r, c))
+    attention_rows: list[torch.Tensor]  # per block (B, nh, len(rows), T): those rows of each attention matrix
 
     def to(self, device: str | torch.device) -> Trace:
         """The same trace with every tensor moved to ``device``."""
 
         def move(value):
             if isinstance(value, list):
-                return [t.to(device) for t in value]
+                return [t.to(device) if isinstance(t, torch.Tensor) else t for t in value]
             return value.to(device) if isinstance(value, torch.Tensor) else value
 
         return Trace(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
@@ -67,15 +73,40 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(cfg.embed_dim, 3 * cfg.embed_dim)
         self.proj = nn.Linear(cfg.embed_dim, cfg.embed_dim)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Self-attention of ``x`` (B, T, D).
+
+        Returns:
+            The output (B, T, D) and, when ``rows`` is None, every weight (B, nh, T, T); else only
+            the weights of those query rows (B, nh, len(rows), T), computed chunk by chunk so
+            that no T×T matrix is ever held.
+        """
         B, T, D = x.shape  # batch, tokens, embedding dim
         nh = self.num_heads
         qkv = self.qkv(x).reshape(B, T, 3, nh, D // nh).permute(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
         q, k, v = qkv.unbind(0)  # each (B, nh, T, hs)
-        attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, T, T)
-        attn = attn.softmax(dim=-1)  # (B, nh, T, T) each query row sums to 1
-        out = (attn @ v).transpose(1, 2).reshape(B, T, D)  # (B, T, D) heads concatenated
+        if rows is not None:
+            out, attn = self._chunked(q, k, v, rows)  # (B, nh, T, hs), (B, nh, R, T)
+        else:
+            attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, T, T)
+            attn = attn.softmax(dim=-1)  # (B, nh, T, T) each query row sums to 1
+            out = attn @ v  # (B, nh, T, hs)
+        out = out.transpose(1, 2).reshape(B, T, D)  # (B, T, D) heads concatenated
         return self.proj(out), attn
+
+    def _chunked(self, q, k, v, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention ATTENTION_CHUNK queries at a time, keeping the weights of ``rows`` only."""
+        B, nh, T, hs = q.shape
+        out = torch.empty_like(q)  # (B, nh, T, hs)
+        kept = q.new_empty(B, nh, len(rows), T)  # (B, nh, R, T)
+        for start in range(0, T, ATTENTION_CHUNK):
+            stop = min(start + ATTENTION_CHUNK, T)
+            weights = (q[:, :, start:stop] @ k.transpose(-2, -1)) * self.scale  # (B, nh, chunk, T)
+            weights = weights.softmax(dim=-1)  # (B, nh, chunk, T)
+            out[:, :, start:stop] = weights @ v  # (B, nh, chunk, hs)
+            here = ((rows >= start) & (rows < stop)).nonzero().flatten()  # which requested rows are in this chunk
+            kept[:, :, here] = weights[:, :, rows[here] - start]  # (B, nh, len(here), T)
+        return out, kept
 
 
 class Mlp(nn.Module):
@@ -101,8 +132,8 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
         self.mlp = Mlp(cfg)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        attn_out, attn = self.attn(self.norm1(x))  # (B, T, D), (B, nh, T, T)
+    def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        attn_out, attn = self.attn(self.norm1(x), rows)  # (B, T, D), (B, nh, T or R, T)
         x = x + attn_out  # (B, T, D)
         x = x + self.mlp(self.norm2(x))  # (B, T, D)
         return x, attn
@@ -143,17 +174,37 @@ class VisionTransformer(nn.Module):
         tokens = torch.cat([cls, patch_tokens], dim=1) + self.pos_embed  # (B, T, D)
         return patch_grid, patch_tokens, tokens
 
-    def forward_trace(self, x: torch.Tensor) -> Trace:
-        """Run the model on ``x`` (B, C, H, W) and return every intermediate tensor."""
+    def forward_trace(
+        self, x: torch.Tensor, rows: list[int] | None = None, full_attention_max: int = FULL_ATTENTION_MAX
+    ) -> Trace:
+        """Run the model on ``x`` (B, C, H, W) and return every intermediate tensor.
+
+        Args:
+            x: normalised images.
+            rows: query indices whose attention rows to keep in ``attention_rows`` (default
+                ``[0]``, CLS).
+            full_attention_max: up to this many tokens T = N + 1 every full attention matrix is
+                kept in ``attentions``; above, attention is computed in chunks, ``attentions`` is
+                None and only ``attention_rows`` is filled.
+        """
         patch_grid, patch_tokens, tokens = self.embed(x)
-        hidden, attentions, hidden_states = tokens, [], []
+        T = tokens.shape[1]
+        rows = sorted({int(r) for r in (rows if rows is not None else [0])})
+        if not all(0 <= r < T for r in rows):
+            raise ValueError(f"attention rows {rows} must lie between 0 and {T - 1}")
+        index = torch.tensor(rows, device=x.device)  # (R,)
+        full = T <= full_attention_max
+        hidden, attentions, attention_rows, hidden_states = tokens, [], [], []
         for block in self.blocks:
-            hidden, attn = block(hidden)  # (B, T, D), (B, nh, T, T)
-            attentions.append(attn)
+            hidden, attn = block(hidden, None if full else index)  # (B, T, D), (B, nh, T or R, T)
+            if full:
+                attentions.append(attn)
+            attention_rows.append(attn[:, :, index] if full else attn)  # (B, nh, R, T)
             hidden_states.append(hidden)
         features = self.norm(hidden)  # (B, T, D)
         logits = self.head(features[:, 0])  # (B, K) from the CLS token
-        return Trace(x, patch_grid, patch_tokens, tokens, attentions, hidden_states, features, logits)
+        return Trace(x, patch_grid, patch_tokens, tokens, attentions if full else None, hidden_states, features,
+                     logits, rows, attention_rows)  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, K)`` (CLS features ``(B, D)`` without a head)."""
@@ -191,7 +242,7 @@ def split_flatten_linear(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return out.transpose(1, 2).reshape(B, D, Gh, Gw)  # (B, D, Gh, Gw)
 
 
-def timed_trace(model: VisionTransformer, x: torch.Tensor) -> tuple[Trace, float]:
+def timed_trace(model: VisionTransformer, x: torch.Tensor, rows: list[int] | None = None) -> tuple[Trace, float]:
     """Run :meth:`VisionTransformer.forward_trace` without autograd on the model's device.
 
     Returns:
@@ -204,7 +255,7 @@ def timed_trace(model: VisionTransformer, x: torch.Tensor) -> tuple[Trace, float
     synchronize(device.type)
     start = time.perf_counter()
     with torch.inference_mode():
-        trace = model.forward_trace(x)
+        trace = model.forward_trace(x, rows)
     synchronize(device.type)
     seconds = time.perf_counter() - start
     return trace.to("cpu"), seconds

@@ -1,51 +1,129 @@
-"""Attention maps laid over the picture: one small panel per head, plus their mean."""
+"""Attention maps laid over the picture: the block × head grid, one map enlarged, the raw matrix."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .common import image_trace
-
-MAX_COLS = 4
+from .common import data_uri, image_trace
 
 
-def head_maps_figure(pixels: np.ndarray, maps: np.ndarray, patch_size: int, titles: list[str], opacity: float = 0.6):
-    """Each map ``(Gh, Gw)`` as a heatmap over the picture, in a grid of small panels.
+def mosaic(tiles: np.ndarray, gap: int = 1) -> np.ndarray:
+    """``(R, C, h, w)`` tiles → one ``(R·(h+gap)−gap, C·(w+gap)−gap)`` matrix, NaN between tiles."""
+    R, C, h, w = tiles.shape
+    out = np.full((R * (h + gap) - gap, C * (w + gap) - gap), np.nan, dtype=np.float32)
+    for i in range(R):
+        for j in range(C):
+            out[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = tiles[i, j]
+    return out
+
+
+def colourise(values: np.ndarray, scale: str = "Inferno") -> np.ndarray:
+    """Values in [0, 1] → RGB in [0, 1] through a plotly colour scale: ``(...,)`` → ``(..., 3)``."""
+    stops = np.array([plotly.colors.hex_to_rgb(c) for c in getattr(plotly.colors.sequential, scale)]) / 255.0
+    positions = np.linspace(0, 1, len(stops))
+    return np.stack([np.interp(values, positions, stops[:, ch]) for ch in range(3)], axis=-1)
+
+
+def blend(pixels: np.ndarray, attention_map: np.ndarray, opacity: float) -> np.ndarray:
+    """A ``(Gh, Gw)`` map (scaled to its own min–max) laid over ``(H, W, 3)`` pixels, as uint8 RGB."""
+    H, W = pixels.shape[:2]
+    Gh, Gw = attention_map.shape
+    lo, span = attention_map.min(), np.ptp(attention_map)
+    cells = colourise((attention_map - lo) / (span if span > 0 else 1.0))  # (Gh, Gw, 3)
+    upsampled = cells.repeat(H // Gh, axis=0).repeat(W // Gw, axis=1)  # (H, W, 3) nearest, as patches
+    mixed = (1 - opacity) * pixels / 255.0 + opacity * upsampled  # (H, W, 3)
+    return (mixed * 255 + 0.5).astype(np.uint8)
+
+
+def layer_head_figure(
+    pixels: np.ndarray, maps: np.ndarray, row_labels: list[str], col_labels: list[str], opacity: float = 0.6
+) -> go.Figure:
+    """Every block × head map of one query, each laid over the picture, as one picture of tiles.
+
+    The tiles are blended on the server and sent as one compressed image, so a 12 × 13 grid costs
+    about as much as one photo. Each tile is scaled to its own min–max.
 
     Args:
-        pixels: the model's input ``(H, W, 3)`` uint8.
-        maps: ``(K, Gh, Gw)``, e.g. each head's CLS→patch attention then their mean.
-        patch_size: P: each map cell covers P×P pixels.
-        titles: one per map.
-        opacity: of the heatmaps over the picture.
+        pixels: the picture ``(H, W, 3)`` uint8, H and W multiples of the grid (e.g. a thumbnail).
+        maps: ``(depth, K, Gh, Gw)``, e.g. K = heads and their mean.
+        row_labels: one per block; col_labels: one per column.
+        opacity: of the maps over the picture.
     """
-    K = maps.shape[0]
+    depth, K = maps.shape[:2]
+    H, W = pixels.shape[:2]
+    gap = max(2, W // 32)
+    canvas = np.full((depth * (H + gap) - gap, K * (W + gap) - gap, 3), 255, dtype=np.uint8)
+    for i in range(depth):
+        for j in range(K):
+            canvas[i * (H + gap) : i * (H + gap) + H, j * (W + gap) : j * (W + gap) + W] = blend(
+                pixels, maps[i, j], opacity
+            )
+    fig = go.Figure(go.Image(source=data_uri(canvas), x0=0.5, y0=0.5, dx=1, dy=1, hoverinfo="skip"))
+    fig.update_xaxes(tickvals=[j * (W + gap) + W / 2 for j in range(K)], ticktext=col_labels, side="top",
+                     showgrid=False, zeroline=False, fixedrange=True)  # fmt: skip
+    fig.update_yaxes(tickvals=[i * (H + gap) + H / 2 for i in range(depth)], ticktext=row_labels, showgrid=False,
+                     zeroline=False, fixedrange=True)  # fmt: skip
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=min(1400, max(260, 90 * depth)), plot_bgcolor="white")
+    return fig
+
+
+def overlay_figure(
+    pixels: np.ndarray,
+    attention_map: np.ndarray,
+    patch_size: int,
+    opacity: float = 0.6,
+    query: tuple[int, int] | None = None,
+    clickable: bool = False,
+    title: str = "",
+) -> go.Figure:
+    """One ``(Gh, Gw)`` map over the picture, coloured from its min to its max (the colour bar gives
+    the true values); the query patch outlined; optionally clickable patches."""
+    from .embedding import click_targets
+
     H, W = pixels.shape[:2]
     P = patch_size
-    cols = min(K, MAX_COLS)
-    rows = math.ceil(K / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.06)
-    for k in range(K):
-        row, col = k // cols + 1, k % cols + 1
-        fig.add_trace(image_trace(pixels), row=row, col=col)
-        fig.add_trace(
+    Gh, Gw = attention_map.shape
+    fig = go.Figure(
+        [
+            image_trace(pixels),
             go.Heatmap(
-                z=maps[k].astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale="Inferno", opacity=opacity,
-                zmin=0, zmax=float(maps[k].max()) or 1.0, showscale=False,
-                hovertemplate="(%{y:.0f}, %{x:.0f}) px: %{z:.4f}<extra></extra>",
+                z=attention_map.astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale="Inferno",
+                opacity=opacity, zmin=float(attention_map.min()), zmax=float(attention_map.max()),
+                colorbar=dict(thickness=10),
+                hovertemplate="%{z:.4f}<extra></extra>",
             ),
-            row=row, col=col,
-        )  # fmt: skip
-    fig.update_xaxes(range=[0, W], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(
-        range=[H, 0], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True, scaleanchor="x"
+        ]
+    )  # fmt: skip
+    if clickable:
+        fig.add_trace(click_targets(Gh, Gw, P, 0))
+    if query is not None:
+        r, c = query
+        fig.add_shape(
+            type="rect", x0=c * P, x1=(c + 1) * P, y0=r * P, y1=(r + 1) * P, line=dict(color="#00c853", width=3)
+        )
+    fig.update_xaxes(
+        range=[0, W], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True, constrain="domain"
     )
-    for k in range(1, rows * cols + 1):
-        suffix = "" if k == 1 else str(k)
-        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
-    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=max(260, 240 * rows), showlegend=False)
+    fig.update_yaxes(range=[H, 0], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True,
+                     scaleanchor="x", constrain="domain")  # fmt: skip
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=30 if title else 0, b=0), height=380, showlegend=False,
+                      clickmode="event+select", plot_bgcolor="white")  # fmt: skip
+    return fig
+
+
+def matrix_figure(matrix: np.ndarray, step: int, title: str, axis_titles: tuple[str, str]) -> go.Figure:
+    """A raw (T×T) attention matrix (block-averaged by ``step`` for display), queries down, keys across."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix.astype(np.float32), x0=0, dx=step, y0=0, dy=step, colorscale="Viridis",
+            colorbar=dict(thickness=10),
+            hovertemplate="query %{y} → key %{x}: %{z:.4f}<extra></extra>",
+        )
+    )  # fmt: skip
+    T = matrix.shape[0] * step
+    fig.update_yaxes(range=[T - 0.5 * step, -0.5 * step], title=axis_titles[0], scaleanchor="x", constrain="domain")
+    fig.update_xaxes(range=[-0.5 * step, T - 0.5 * step], title=axis_titles[1], side="top", constrain="domain")
+    fig.update_layout(title=dict(text=title, y=0.99), margin=dict(l=0, r=0, t=70, b=0), height=420)
     return fig

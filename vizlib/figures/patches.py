@@ -20,6 +20,7 @@ DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
 COVER = "rgba(245, 245, 245, 1)"  # over output cells not yet written
 SHADE = "rgba(229, 57, 53, 0.45)"  # over pixels a crop drops or a pad adds
 FAST = 4  # the fast play button's speed-up
+MAX_FRAMES = 1024  # beyond this many stride steps the animation shows every k-th row of windows
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,17 @@ def patch_grid_figure(
     return fig
 
 
-def stride_steps(grid: tuple[int, int]) -> list[tuple[int, int]]:
-    """(r, c) of each stride step in the order the Conv2d visits them: row-major."""
+def stride_steps(grid: tuple[int, int], row_step: int = 1) -> list[tuple[int, int]]:
+    """(r, c) of each stride step in the order the Conv2d visits them: row-major, every
+    ``row_step``-th row (1 = every step)."""
     Gh, Gw = grid
-    return [(r, c) for r in range(Gh) for c in range(Gw)]
+    return [(r, c) for r in range(0, Gh, row_step) for c in range(Gw)]
+
+
+def frame_row_step(grid: tuple[int, int], max_frames: int = MAX_FRAMES) -> int:
+    """The smallest k such that showing every k-th row of windows stays within ``max_frames``."""
+    Gh, Gw = grid
+    return next(k for k in range(1, Gh + 1) if -(-Gh // k) * Gw <= max_frames or k == Gh)
 
 
 def stride_animation(
@@ -72,6 +80,7 @@ def stride_animation(
     embed_dim: int,
     text: StrideText = StrideText(),
     frame_ms: int | None = None,
+    row_step: int = 1,
 ) -> go.Figure:
     """The Conv2d's kernel window visiting every position, and the vector each visit writes.
 
@@ -82,6 +91,7 @@ def stride_animation(
         embed_dim: D, for the output block's title.
         text: the words to show.
         frame_ms: milliseconds per frame while playing (default: about 10 s for the whole pass).
+        row_step: show the windows of every ``row_step``-th row only (see :func:`frame_row_step`).
 
     Returns:
         A figure with one named frame per stride step (``"0"`` … ``"N-1"``), play/pause buttons
@@ -92,7 +102,7 @@ def stride_animation(
     Gh, Gw = cell_colours.shape[:2]
     assert (Gh, Gw) == (H // P, W // P), "one colour per window"
     x_out = W + max(P, W // 5)  # left edge of the output block
-    steps = stride_steps((Gh, Gw))
+    steps = stride_steps((Gh, Gw), row_step)
     frame_ms = frame_ms or int(np.clip(10_000 / len(steps), 40, 700))
 
     cells = (np.asarray(cell_colours) * 255 + 0.5).astype(np.uint8)  # (Gh, Gw, 3)
@@ -102,7 +112,7 @@ def stride_animation(
     fig = go.Figure(traces)
 
     fig.frames = [go.Frame(name=str(k), layout=_step_layout(r, c, P, Gh, Gw, x_out)) for k, (r, c) in enumerate(steps)]
-    labels = [step_label(text.step, k, len(steps), r, c, P) for k, (r, c) in enumerate(steps)]
+    labels = [step_label(text.step, r * Gw + c, Gh * Gw, r, c, P) for r, c in steps]  # the true step numbers
 
     titles = [text.input_title.format(C=3, H=H, W=W), text.output_title.format(D=embed_dim, Gh=Gh, Gw=Gw)]
     fig.add_trace(

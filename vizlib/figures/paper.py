@@ -1,0 +1,67 @@
+"""The ViT paper's Figure 7 (Dosovitskiy et al. 2020), computed on the model that is loaded.
+
+Left: the top principal components of the patch-embedding filters as RGB tiles. Centre: each
+position embedding's cosine similarity with all others, as a grid of grids. Right: mean attention
+distance per head against depth.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .attention import mosaic
+
+
+def filter_tiles_figure(components: np.ndarray, title: str, cols: int = 7) -> go.Figure:
+    """``(k, 3, P, P)`` components in [0, 1] as RGB tiles in rows of ``cols`` (the paper shows 28)."""
+    k, _, P, _ = components.shape
+    rows = math.ceil(k / cols)
+    tiles = np.ones((rows, cols, P, P, 3), dtype=np.float32)  # white where there is no component
+    for i in range(k):
+        tiles[i // cols, i % cols] = components[i].transpose(1, 2, 0)
+    gap = max(1, P // 8)
+    canvas = np.ones((rows * (P + gap) - gap, cols * (P + gap) - gap, 3), dtype=np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            canvas[i * (P + gap) : i * (P + gap) + P, j * (P + gap) : j * (P + gap) + P] = tiles[i, j]
+    fig = go.Figure(go.Image(z=(canvas * 255 + 0.5).astype(np.uint8), hoverinfo="skip"))
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True)
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=320)
+    return fig
+
+
+def pos_similarity_figure(similarity: np.ndarray, title: str, axis_titles: tuple[str, str]) -> go.Figure:
+    """``(Gh, Gw, Gh, Gw)`` similarities as a grid of grids: tile (i, j) shows patch (i, j) against all."""
+    Gh, Gw = similarity.shape[:2]
+    fig = go.Figure(
+        go.Heatmap(
+            z=mosaic(similarity, gap=1), colorscale="Viridis", zmin=-1, zmax=1, hoverongaps=False,
+            colorbar=dict(thickness=10), hovertemplate="%{z:.2f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(title=axis_titles[0], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(title=axis_titles[1], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True,
+                     autorange="reversed", scaleanchor="x")  # fmt: skip
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420, plot_bgcolor="white")
+    return fig
+
+
+def distance_figure(distances: np.ndarray, title: str, axis_titles: tuple[str, str], head_label: str) -> go.Figure:
+    """``(depth, heads)`` mean attention distance in pixels: one dot per head at each block."""
+    depth, heads = distances.shape
+    fig = go.Figure(
+        go.Scatter(
+            x=np.repeat(np.arange(1, depth + 1), heads), y=distances.reshape(-1), mode="markers",
+            marker=dict(size=8, color=np.tile(np.arange(heads), depth), colorscale="Turbo", opacity=0.8),
+            customdata=np.tile(np.arange(1, heads + 1), depth),
+            hovertemplate=f"{head_label} %{{customdata}} · %{{x}}: %{{y:.1f}} px<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(title=axis_titles[0], dtick=1, range=[0.5, depth + 0.5])
+    fig.update_yaxes(title=axis_titles[1], rangemode="tozero")
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=320, showlegend=False)
+    return fig
