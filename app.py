@@ -8,12 +8,14 @@ page comes from the translation table (assets/i18n.json) through ``t``.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 from vizlib import analysis, config, device, image, model
+from vizlib import weights as weights_lib
 from vizlib.figures import attention as attention_fig
 from vizlib.figures import cube3d as cube_fig
 from vizlib.figures import embedding as embedding_fig
@@ -22,9 +24,12 @@ from vizlib.figures import paper as paper_fig
 from vizlib.figures import patches as patches_fig
 from vizlib.figures import sequence as sequence_fig
 from vizlib.i18n import LANGUAGES, Translator
-from vizlib.paths import SAMPLES_DIR
+from vizlib.paths import ASSETS_DIR, SAMPLES_DIR
 
+SHAPES_DIR = ASSETS_DIR / "shapes"
 SAMPLES = {path.stem: path for path in sorted(SAMPLES_DIR.glob("*.jpg"))}
+SHAPE_SAMPLES = {f"shape_{path.stem}": path for path in sorted((SHAPES_DIR / "samples").glob("*.png"))}
+RANDOM, SHAPES = "random", "shapes"
 DEFAULT_SAMPLE = "chelsea"
 PRESETS = {  # name -> the ViT it describes (depth and heads: the article leaves them open)
     "article": dict(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4),
@@ -56,9 +61,44 @@ def decode(data: bytes):
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def get_model(cfg: config.ViTConfig, dev: str) -> model.VisionTransformer:
-    """One model per (config, device), shared by every session."""
-    return model.VisionTransformer(cfg).eval().to(dev)
+def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.VisionTransformer:
+    """One model per (config, device, weights), shared by every session.
+
+    ``weights``: ``random`` (seeded init of ``cfg``), ``shapes@STEP`` / ``shapes@final`` (the shipped
+    checkpoint) or ``hf:NAME`` (a Hugging Face ViT). Trained weights at another patch size than
+    their own are resampled (FlexiViT); ``cfg`` is then the checkpoint's with that patch size.
+    """
+    if weights == RANDOM:
+        return model.VisionTransformer(cfg).eval().to(dev)
+    vit = get_loaded(weights).model
+    if cfg.patch_size != vit.cfg.patch_size:
+        vit = weights_lib.with_patch_size(vit, cfg.patch_size)
+    assert vit.cfg == cfg, "the page asks for the checkpoint's own config, up to the patch size"
+    return vit.to(dev)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_loaded(weights: str) -> weights_lib.Loaded:
+    """Trained weights with their labels and normalisation (raises WeightsError)."""
+    if weights.startswith("hf:"):
+        return weights_lib.load_pretrained(weights.removeprefix("hf:"))
+    step = weights.removeprefix(f"{SHAPES}@")
+    return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
+
+
+@st.cache_resource(show_spinner=False)
+def shapes_meta() -> dict | None:
+    """The shipped shapes checkpoint's config.json (None when it is missing)."""
+    path = SHAPES_DIR / "config.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def normalisation(weights: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The input mean and std the weights expect (ImageNet's for random init)."""
+    if weights == RANDOM:
+        return image.IMAGENET_MEAN, image.IMAGENET_STD
+    loaded = get_loaded(weights)
+    return loaded.mean, loaded.std
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -69,27 +109,28 @@ def get_fitted(digest: str, size: tuple[int, int], policy: str, _img):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def get_trace(
-    cfg: config.ViTConfig, dev: str, key: tuple, snap: str, rows: tuple[int, ...], _fitted
+    cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: str, rows: tuple[int, ...], _fitted
 ) -> tuple[model.Trace, float]:
     """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy).
 
     ``rows`` are the attention rows to keep; they matter only beyond FULL_ATTENTION_MAX tokens
     (below it every full matrix is kept and ``rows`` is always ``(0,)``).
     """
-    x = image.snap_to_patches(image.to_tensor(_fitted), cfg.patch_size, snap)  # (1, 3, H′, W′)
-    return model.timed_trace(get_model(cfg, dev), x, list(rows))
+    x = image.to_tensor(_fitted, *normalisation(weights))  # (1, 3, H, W)
+    x = image.snap_to_patches(x, cfg.patch_size, snap)  # (1, 3, H′, W′)
+    return model.timed_trace(get_model(cfg, dev, weights), x, list(rows))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def get_proof(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, _inputs) -> analysis.Proof:
+def get_proof(cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: str, _inputs) -> analysis.Proof:
     """Conv2d against split + flatten + Linear on this picture and these weights."""
-    return analysis.conv_vs_linear(_inputs.to(dev), get_model(cfg, dev).patch_embed.proj)
+    return analysis.conv_vs_linear(_inputs.to(dev), get_model(cfg, dev, weights).patch_embed.proj)
 
 
 # The two animated figures are cached as resources, not data: re-validating a plotly Figure on
 # every cache hit (what unpickling does) costs ~0.2 s each. They are shared and never mutated.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def get_animation(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, lang: str, _pixels, _colours):
+def get_animation(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, lang: str, _pixels, _colours):
     """The stride animation (the costliest figure), keyed like the trace plus the language.
 
     Beyond MAX_FRAMES stride steps it shows every k-th row of windows (the page says so)."""
@@ -103,7 +144,7 @@ def get_animation(cfg: config.ViTConfig, dev: str, key: tuple, snap: str, lang: 
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def get_cube(cfg: config.ViTConfig, key: tuple, snap: str, lang: str, _pixels, _colours):
+def get_cube(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, lang: str, _pixels, _colours):
     """The 3D view of the Conv2d, keyed like the animation."""
     t = Translator(lang)
     text = cube_fig.CubeText(
@@ -122,7 +163,7 @@ def explain(t: Translator, err: Exception) -> str:
     return t(key, **err.fields) if key in t.table else str(err)
 
 
-SELECTBOX_KEYS = ("sample", "preset", "fit_policy", "snap", "device")
+SELECTBOX_KEYS = ("sample", "weights", "preset", "fit_policy", "snap", "device")
 
 
 def refresh_selectboxes() -> None:
@@ -155,11 +196,20 @@ def choose_image(t: Translator) -> tuple[bytes, str]:
         if "last_upload" in st.session_state:
             return st.session_state["last_upload"]
         st.sidebar.info(t("upload_hint"))
+    samples = {**SAMPLES, **SHAPE_SAMPLES}
+    st.session_state.setdefault("sample", DEFAULT_SAMPLE)  # a default via the state, as callbacks also set it
     name = st.sidebar.selectbox(
-        t("sample_photo"), list(SAMPLES), format_func=lambda s: t(f"sample_{s}"), key="sample",
-        index=list(SAMPLES).index(DEFAULT_SAMPLE),
-    )  # fmt: skip
-    return SAMPLES[name].read_bytes(), name
+        t("sample_photo"), list(samples), format_func=lambda s: sample_label(t, s), key="sample"
+    )
+    return samples[name].read_bytes(), name
+
+
+def sample_label(t: Translator, name: str) -> str:
+    """A photo's name, or a generated shape picture's class and seed."""
+    if name in SHAPE_SAMPLES:
+        kind, seed = name.removeprefix("shape_").rsplit("_", 1)
+        return t("sample_shape", kind=t(f"class_{kind}"), seed=seed)
+    return t(f"sample_{name}")
 
 
 def accept_upload(t: Translator, name: str, data: bytes) -> tuple[bytes, str]:
@@ -173,7 +223,7 @@ def accept_upload(t: Translator, name: str, data: bytes) -> tuple[bytes, str]:
             return st.session_state["last_upload"]
         st.info(t("upload_hint"))
         sample = st.session_state.get("sample", DEFAULT_SAMPLE)
-        return SAMPLES[sample].read_bytes(), sample
+        return {**SAMPLES, **SHAPE_SAMPLES}[sample].read_bytes(), sample
     st.session_state["last_upload"] = (data, name)
     return data, name
 
@@ -192,22 +242,59 @@ def mark_custom() -> None:
     st.session_state["preset"] = CUSTOM
 
 
-def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]], str, str, str]:
+def apply_weights() -> None:
+    """Callback: the shapes model brings its own numbers and a picture from its own world."""
+    meta = shapes_meta()
+    if st.session_state["weights"] != SHAPES or meta is None:
+        return
+    cfg = meta["config"]
+    values = {"img_h": cfg["img_size"][0], "img_w": cfg["img_size"][1], "patch_size": cfg["patch_size"],
+              "embed_dim": cfg["embed_dim"], "depth": cfg["depth"], "num_heads": cfg["num_heads"]}  # fmt: skip
+    st.session_state.update(values)
+    if SHAPE_SAMPLES and st.session_state.get("sample") not in SHAPE_SAMPLES:
+        st.session_state["sample"] = next(iter(SHAPE_SAMPLES))
+        st.session_state["source"] = "sample"
+
+
+def choose_weights(t: Translator) -> str:
+    """``random`` or ``shapes@STEP``: which parameters the model runs with."""
+    options = [RANDOM, SHAPES] if shapes_meta() is not None else [RANDOM]
+    kind = st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), key="weights",
+                                on_change=apply_weights, help=t("weights_help"))  # fmt: skip
+    if kind == RANDOM:
+        return RANDOM
+    steps = [*weights_lib.snapshot_steps(SHAPES_DIR), "final"]
+    step = st.sidebar.select_slider(
+        t("timeline"), steps, value="final", key="snapshot", help=t("timeline_help"),
+        format_func=lambda s: t("timeline_final") if s == "final" else f"{s:,}",
+    )  # fmt: skip
+    return f"shapes@{step}"
+
+
+def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]], str, str, str, str]:
     st.sidebar.header(t("model_section"))
     if "preset" not in st.session_state:
         st.session_state["preset"] = "article"
         apply_preset()
+    weights = choose_weights(t)
+    fixed = weights != RANDOM  # a trained model has its own shape
     st.sidebar.selectbox(
-        t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"), key="preset", on_change=apply_preset
-    )
+        t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"), key="preset", on_change=apply_preset,
+        disabled=fixed,
+    )  # fmt: skip
     left, right = st.sidebar.columns(2)
-    left.number_input(t("img_h"), 1, 4096, key="img_h", on_change=mark_custom)
-    right.number_input(t("img_w"), 1, 4096, key="img_w", on_change=mark_custom)
-    left.number_input(t("patch_size"), 1, 4096, key="patch_size", on_change=mark_custom, help=t("patch_size_help"))
-    right.number_input(t("embed_dim"), 1, 4096, key="embed_dim", on_change=mark_custom, help=t("embed_dim_help"))
-    left.number_input(t("depth"), 1, 64, key="depth", on_change=mark_custom)
-    right.number_input(t("num_heads"), 1, 64, key="num_heads", on_change=mark_custom)
-    seed = st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, value=0, key="seed", help=t("seed_help"))
+    left.number_input(t("img_h"), 1, 4096, key="img_h", on_change=mark_custom, disabled=fixed)
+    right.number_input(t("img_w"), 1, 4096, key="img_w", on_change=mark_custom, disabled=fixed)
+    left.number_input(t("patch_size"), 1, 4096, key="patch_size", on_change=mark_custom, help=t("patch_size_help"),
+                      disabled=fixed)  # fmt: skip
+    right.number_input(t("embed_dim"), 1, 4096, key="embed_dim", on_change=mark_custom, help=t("embed_dim_help"),
+                       disabled=fixed)  # fmt: skip
+    left.number_input(t("depth"), 1, 64, key="depth", on_change=mark_custom, disabled=fixed)
+    right.number_input(t("num_heads"), 1, 64, key="num_heads", on_change=mark_custom, disabled=fixed)
+    if fixed:
+        st.sidebar.caption(t("fixed_by_weights"))
+    seed = st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, value=0, key="seed", help=t("seed_help"),
+                                   disabled=fixed)  # fmt: skip
     policy = st.sidebar.selectbox(
         t("fit_policy"), list(image.FIT_POLICIES), index=image.FIT_POLICIES.index("center_crop"),
         format_func=lambda p: t(f"fit_{p}"), help=t("fit_policy_help"), key="fit_policy",
@@ -218,7 +305,10 @@ def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]
     )  # fmt: skip
     devices = device.available_devices()
     dev = st.sidebar.selectbox(t("device"), devices, key="device", help=t("device_help"))
-    return build_config(t, int(seed), snap), policy, snap, dev
+    if fixed:
+        cfg = config.ViTConfig(**shapes_meta()["config"])
+        return (cfg, cfg.img_size), policy, snap, dev, weights
+    return build_config(t, int(seed), snap), policy, snap, dev, weights
 
 
 def build_config(t: Translator, seed: int, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
@@ -242,6 +332,16 @@ def build_config(t: Translator, seed: int, snap: str) -> tuple[config.ViTConfig,
 
 
 # ---------------------------------------------------------------- render
+
+
+def weights_badge(t: Translator, weights: str) -> None:
+    """Always say which weights are live."""
+    if weights == RANDOM:
+        st.badge(t("badge_random"), icon=":material/casino:", color="gray")
+    else:
+        step = weights.removeprefix("shapes@")
+        text = t("badge_shapes") if step == "final" else t("badge_shapes_step", step=f"{int(step):,}")
+        st.badge(text, icon=":material/school:", color="green")
 
 
 def show_summary(t: Translator, cfg: config.ViTConfig, seconds: float, dev: str) -> None:
@@ -274,6 +374,7 @@ class View:
     trace: model.Trace
     vit: model.VisionTransformer
     key: tuple  # (picture digest, requested size, fit policy): the cache key of this picture
+    weights: str  # "random" or "shapes@STEP"
 
 
 def show_patch_tab(t: Translator, v: View, animation) -> None:
@@ -302,7 +403,7 @@ def show_patch_tab(t: Translator, v: View, animation) -> None:
         st.info(t("cube_too_many", N=Gh * Gw, max=CUBE_MAX))
         return
     st.markdown(t("cube_explain", P=P, D=cfg.embed_dim))
-    cube = get_cube(cfg, v.key, v.snap, t.lang, v.pixels, v.colours)
+    cube = get_cube(cfg, v.weights, v.key, v.snap, t.lang, v.pixels, v.colours)
     st.plotly_chart(cube, key="cube3d", config=PLOTLY_CONFIG)
 
 
@@ -466,7 +567,8 @@ def show_attention_tab(t: Translator, v: View) -> None:
         st.plotly_chart(fig, key="layer_head_grid", config=PLOTLY_CONFIG)
     show_raw_matrix(t, v, block, head)
     show_rollout(t, v, query, patch, alpha)
-    st.caption(t("attn_random_note"))
+    if v.weights == RANDOM:
+        st.caption(t("attn_random_note"))
 
 
 def show_raw_matrix(t: Translator, v: View, block: int, head) -> None:
@@ -532,12 +634,26 @@ def show_paper_tab(t: Translator, v: View) -> None:
 
 def show_output_tab(t: Translator, v: View) -> None:
     trace, cfg = v.trace, v.cfg
+    labels = get_loaded(v.weights).labels if v.weights != RANDOM else None
+    if v.weights != RANDOM and labels is None:
+        st.info(t("no_head_note"))
+        return
     rows = [
-        {t("label"): t("class_name", i=i), t("probability"): round(p, 4), t("logit"): round(z, 4)}
+        {t("label"): class_label(t, v.weights, labels, i), t("probability"): round(p, 4), t("logit"): round(z, 4)}
         for i, p, z in analysis.top_k(trace.logits, TOP_K)
     ]
     st.dataframe(rows, hide_index=True)
-    st.caption(t("random_head_note", K=cfg.num_classes))
+    if v.weights == RANDOM:
+        st.caption(t("random_head_note", K=cfg.num_classes))
+    elif v.weights.startswith(SHAPES):
+        st.caption(t("shapes_head_note"))
+
+
+def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:
+    """A class's name: translated for the shapes model, the checkpoint's own otherwise."""
+    if labels is None:
+        return t("class_name", i=i)
+    return t(f"class_{labels[i]}") if weights.startswith(SHAPES) else labels[i]
 
 
 def main() -> None:
@@ -545,20 +661,24 @@ def main() -> None:
     t = choose_language()
     st.title(t("app_title"))
     st.markdown(t("app_intro"))
-    data, _ = choose_image(t)
-    (cfg, requested), policy, snap, dev = choose_model(t)
+    (cfg, requested), policy, snap, dev, weights = choose_model(t)
+    data, name = choose_image(t)
+    weights_badge(t, weights)
+    if weights != RANDOM and name not in SHAPE_SAMPLES:
+        st.info(t("ood_note"))
     img = decode(data)
     key = (hashlib.sha256(data).hexdigest(), requested, policy)
     with st.spinner(t("computing")):
         fitted = get_fitted(*key, img)
         full = cfg.num_patches + 1 <= model.FULL_ATTENTION_MAX
         rows = (0,) if full else tuple(sorted({0, current_query(cfg)}))
-        trace, seconds = get_trace(cfg, dev, key, snap, rows, fitted)
-        pixels = image.to_display(trace.inputs)  # (H′, W′, 3) uint8
+        trace, seconds = get_trace(cfg, dev, weights, key, snap, rows, fitted)
+        pixels = image.to_display(trace.inputs, *normalisation(weights))  # (H′, W′, 3) uint8
         colours = analysis.pca_rgb(trace.patch_grid).numpy()  # (Gh, Gw, 3)
-        animation = get_animation(cfg, dev, key, snap, t.lang, pixels, colours)
-        proof = get_proof(cfg, dev, key, snap, trace.inputs)
-    v = View(cfg, requested, policy, snap, img, fitted, pixels, colours, trace, get_model(cfg, dev), key)
+        animation = get_animation(cfg, weights, key, snap, t.lang, pixels, colours)
+        proof = get_proof(cfg, dev, weights, key, snap, trace.inputs)
+    v = View(cfg, requested, policy, snap, img, fitted, pixels, colours, trace, get_model(cfg, dev, weights), key,
+             weights)  # fmt: skip
     show_summary(t, cfg, seconds, dev)
     labels = ["tab_patches", "tab_embedding", "tab_proof", "tab_attention", "tab_paper", "tab_output"]
     tabs = st.tabs([t(label) for label in labels])

@@ -232,3 +232,41 @@ def test_many_tokens_keep_only_the_rows_asked_for(at):
     at.radio(key="q_kind").set_value("patch").run()
     at.number_input(key="q_r").set_value(39).run()  # the last row: traced afresh for this query
     assert not at.exception and any("patch (39, 0)" in m.value for m in at.markdown)
+
+
+needs_shapes = pytest.mark.skipif(
+    not (ROOT / "assets" / "shapes" / "config.json").exists(), reason="no shipped shapes checkpoint"
+)
+
+
+@needs_shapes
+def test_the_trained_shapes_model_predicts_its_classes(at):
+    at.selectbox(key="weights").set_value("shapes").run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="patch_size").value == 8 and at.number_input(key="patch_size").disabled
+    assert at.selectbox(key="sample").value.startswith("shape_")  # a picture from its own world
+    true_class = at.selectbox(key="sample").value.removeprefix("shape_").rsplit("_", 1)[0]
+    table = at.dataframe[0].value
+    assert table.iloc[0, 0] == true_class and table.iloc[0, 1] > 0.5  # the top class is the drawn shape
+    assert len(animation(at)["frames"]) == 64
+    assert any("badge[" in m.value and "trained (shapes)" in m.value for m in at.markdown)
+
+
+@needs_shapes
+def test_the_training_timeline_changes_the_weights(at):
+    at.selectbox(key="weights").set_value("shapes").run()
+    final = top_logits(at)
+    at.select_slider(key="snapshot").set_value(0).run()
+    assert not at.exception
+    assert top_logits(at) != final
+    assert any("badge[" in m.value and "step 0" in m.value for m in at.markdown)
+
+
+@needs_shapes
+def test_a_photo_on_the_shapes_model_is_flagged_out_of_distribution(at):
+    at.selectbox(key="weights").set_value("shapes").run()
+    at.selectbox(key="sample").set_value("chelsea").run()
+    assert not at.exception and any("out of distribution" in i.value for i in at.info)
+    at.selectbox(key="weights").set_value("random").run()
+    assert not any("out of distribution" in i.value for i in at.info)
+    assert at.number_input(key="patch_size").disabled is False

@@ -8,9 +8,17 @@ never go unnoticed.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
+
+from .config import ViTConfig
+from .image import IMAGENET_MEAN, IMAGENET_STD
+from .model import VisionTransformer
 
 # Hugging Face name (after the optional "vit." prefix) -> our name. Both spellings are
 # accepted: the one ``save_pretrained`` writes and hub checkpoints use ("encoder.layer.N...")
@@ -92,3 +100,179 @@ def _qkv_part(key: str) -> tuple[str, str, str] | None:
 
 def _qkv_order(role: str) -> int:
     return "qkv".index(role[0])  # query/q_proj, key/k_proj, value/v_proj
+
+
+# ---------------------------------------------------------------- checkpoints in our own format
+
+
+@dataclass
+class Loaded:
+    """A model with what it needs to be used: its labels and its input normalisation."""
+
+    model: VisionTransformer  # in eval mode, on the CPU
+    labels: list[str] | None  # class names, or None without a head
+    mean: tuple[float, ...]  # per-channel input mean the weights expect
+    std: tuple[float, ...]  # per-channel input std
+    source: str  # where the weights came from (a folder, a file, a hub id)
+
+
+def load_checkpoint(folder: Path, snapshot: int | None = None) -> Loaded:
+    """A checkpoint written by ``scripts/train_shapes.py``: ``config.json`` + safetensors.
+
+    Args:
+        folder: holds ``config.json``, ``model.safetensors`` and ``snapshots/step_NNNNN.safetensors``.
+        snapshot: a training step whose (fp16) snapshot to load instead of the final weights.
+
+    Raises:
+        FileNotFoundError: no such checkpoint or snapshot.
+    """
+    meta = json.loads((folder / "config.json").read_text())
+    cfg = ViTConfig(**meta["config"])
+    path = (
+        folder / "model.safetensors" if snapshot is None else folder / "snapshots" / f"step_{snapshot:05d}.safetensors"
+    )
+    if not path.exists():
+        raise FileNotFoundError(f"no weights at {path}")
+    model = VisionTransformer(cfg)
+    model.load_state_dict({k: v.float() for k, v in load_file(path).items()}, strict=True)  # safetensors: no pickle
+    return Loaded(model.eval(), list(meta["classes"]), tuple(meta["mean"]), tuple(meta["std"]), str(path))
+
+
+def snapshot_steps(folder: Path) -> list[int]:
+    """The training steps whose snapshots the checkpoint folder holds, in order."""
+    return sorted(int(p.stem.removeprefix("step_")) for p in (folder / "snapshots").glob("step_*.safetensors"))
+
+
+# ---------------------------------------------------------------- patch size on trained weights (FlexiViT)
+
+
+def resize_matrix(old: int, new: int, mode: str = "bicubic", antialias: bool = True) -> torch.Tensor:
+    """The linear map B of resizing a P×P picture to P′×P′: ``resize(x).flatten() = B @ x.flatten()``.
+
+    Returns:
+        ``(P′², P²)``, built by resizing each of the P² basis pictures.
+    """
+    basis = torch.eye(old * old, dtype=torch.float64).reshape(old * old, 1, old, old)  # (P², 1, P, P)
+    resized = torch.nn.functional.interpolate(basis, size=(new, new), mode=mode, antialias=antialias)  # (P², 1, P′, P′)
+    return resized.reshape(old * old, new * new).T  # (P′², P²)
+
+
+def resample_patch_embed(weight: torch.Tensor, new_patch_size: int) -> torch.Tensor:
+    """Patch-embedding kernels for another patch size, by FlexiViT's pseudo-inverse resize.
+
+    Beyer et al. 2023 (FlexiViT, arXiv 2212.08013): with B the resize map, the new kernel is
+    ``ŵ = pinv(Bᵀ) w``, the least-squares solution of ``⟨B x, ŵ⟩ = ⟨x, w⟩`` for all x — exact
+    when P′ ≥ P, the best fit when P′ < P.
+
+    Args:
+        weight: ``(D, C, P, P)``.
+        new_patch_size: P′.
+
+    Returns:
+        ``(D, C, P′, P′)`` in the weight's dtype.
+    """
+    D, C, P, _ = weight.shape
+    if new_patch_size == P:
+        return weight
+    B = resize_matrix(P, new_patch_size)  # (P′², P²)
+    pinv = torch.linalg.pinv(B.T)  # (P′², P²)
+    flat = weight.detach().double().reshape(D * C, P * P)  # (D·C, P²)
+    return (flat @ pinv.T).reshape(D, C, new_patch_size, new_patch_size).to(weight.dtype)  # (D, C, P′, P′)
+
+
+def resample_pos_embed(pos_embed: torch.Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int]) -> torch.Tensor:
+    """Position embeddings ``(1, 1 + Gh·Gw, D)`` → ``(1, 1 + Gh′·Gw′, D)``: bicubic over the grid, CLS kept aside."""
+    if tuple(old_grid) == tuple(new_grid):
+        return pos_embed
+    cls, patches = pos_embed[:, :1], pos_embed[:, 1:]  # (1, 1, D), (1, N, D)
+    D = pos_embed.shape[-1]
+    grid = patches.reshape(1, *old_grid, D).permute(0, 3, 1, 2)  # (1, D, Gh, Gw)
+    grid = torch.nn.functional.interpolate(grid.double(), size=new_grid, mode="bicubic", align_corners=False)
+    patches = grid.permute(0, 2, 3, 1).reshape(1, -1, D).to(pos_embed.dtype)  # (1, N′, D)
+    return torch.cat([cls, patches], dim=1)  # (1, 1 + N′, D)
+
+
+def with_patch_size(model: VisionTransformer, patch_size: int) -> VisionTransformer:
+    """The same trained model for another patch size (same image size): kernels and position
+    embeddings resampled; everything else shared. Raises ValueError when P′ does not fit."""
+    cfg = model.cfg
+    new_cfg = ViTConfig(**{**cfg.__dict__, "patch_size": patch_size})
+    state = dict(model.state_dict())
+    state["patch_embed.proj.weight"] = resample_patch_embed(state["patch_embed.proj.weight"], patch_size)
+    state["pos_embed"] = resample_pos_embed(state["pos_embed"], cfg.grid, new_cfg.grid)
+    resampled = VisionTransformer(new_cfg)
+    resampled.load_state_dict(state, strict=True)
+    return resampled.eval()
+
+
+# ---------------------------------------------------------------- Hugging Face checkpoints
+
+WEIGHT_FILES = ["config.json", "model.safetensors", "preprocessor_config.json"]
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be loaded, with a message that says what to do."""
+
+
+def config_from_hf(hf: dict, with_head: bool) -> ViTConfig:
+    """A Hugging Face ``ViTConfig`` (as ``config.json`` holds it) → ours."""
+    if hf.get("model_type", "vit") != "vit" or hf.get("hidden_act", "gelu") != "gelu" or not hf.get("qkv_bias", True):
+        raise WeightsError(
+            f"only plain ViT checkpoints are supported (model_type vit, gelu): got {hf.get('model_type')}"
+        )
+    size = hf.get("image_size", 224)
+    D = hf["hidden_size"]
+    return ViTConfig(
+        img_size=(size, size) if isinstance(size, int) else tuple(size), patch_size=hf["patch_size"], embed_dim=D,
+        depth=hf["num_hidden_layers"], num_heads=hf["num_attention_heads"], in_chans=hf.get("num_channels", 3),
+        mlp_ratio=hf["intermediate_size"] / D, num_classes=len(hf.get("id2label", {})) if with_head else 0,
+        layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
+    )  # fmt: skip
+
+
+def load_folder(folder: Path, source: str | None = None) -> Loaded:
+    """A folder as ``save_pretrained`` writes it: ``config.json`` + ``model.safetensors``."""
+    folder = Path(folder)
+    if not (folder / "config.json").exists() or not (folder / "model.safetensors").exists():
+        raise WeightsError(f"{folder} needs config.json and model.safetensors (as save_pretrained writes them)")
+    hf = json.loads((folder / "config.json").read_text())
+    raw = load_file(folder / "model.safetensors")  # safetensors: never unpickled
+    with_head = any(k.startswith("classifier.") for k in raw)
+    cfg = config_from_hf(hf, with_head)
+    model = VisionTransformer(cfg)
+    try:
+        model.load_state_dict(from_hf_state_dict(raw), strict=True)
+    except (KeyError, RuntimeError) as err:
+        raise WeightsError(f"the tensors in {folder} do not fit a ViT of its config: {err}") from err
+    labels = [hf["id2label"][str(i)] for i in range(cfg.num_classes)] if with_head else None
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    if (folder / "preprocessor_config.json").exists():
+        pre = json.loads((folder / "preprocessor_config.json").read_text())
+        mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
+    return Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder))
+
+
+def load_pretrained(name_or_path: str, cache_dir: str | None = None) -> Loaded:
+    """A Hugging Face ViT: a local folder, or a hub id (e.g. ``google/vit-base-patch16-224``,
+    ``facebook/dino-vits16``) fetched with ``huggingface_hub`` — from its cache when offline.
+
+    Raises:
+        WeightsError: not found, no network and not cached, or not a plain ViT.
+    """
+    if Path(name_or_path).is_dir():
+        return load_folder(Path(name_or_path))
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HFValidationError
+
+        folder = snapshot_download(repo_id=name_or_path, allow_patterns=WEIGHT_FILES, cache_dir=cache_dir)
+    except HFValidationError as err:
+        raise WeightsError(
+            f"{name_or_path!r} is neither a folder nor a hub id like google/vit-base-patch16-224"
+        ) from err
+    except Exception as err:  # network, authentication, missing repo: all mean "could not fetch"
+        raise WeightsError(
+            f"could not fetch {name_or_path!r} ({type(err).__name__}): check the name and the network; "
+            "offline, only models already in the Hugging Face cache can be loaded"
+        ) from err
+    return load_folder(Path(folder), source=name_or_path)

@@ -1,0 +1,116 @@
+"""Hugging Face checkpoints: hub ids from an offline cache the test fills, local folders, errors.
+
+Never reaches the network: HF_HUB_OFFLINE is set and the cache holds ``save_pretrained`` copies
+(random, distinct weights, depth reduced) of the real models' configs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from tests.conftest import randomise_
+from vizlib.weights import WeightsError, load_folder, load_pretrained
+
+transformers = pytest.importorskip("transformers")
+huggingface_hub = pytest.importorskip("huggingface_hub")
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+# The real models' configs, depth reduced to 2 to keep the test fast.
+MODELS = {
+    "google/vit-base-patch16-224": dict(
+        cls="ViTForImageClassification", hidden_size=768, num_attention_heads=12, intermediate_size=3072,
+        patch_size=16, image_size=224, num_labels=1000, mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5],
+    ),
+    "facebook/dino-vits16": dict(
+        cls="ViTModel", hidden_size=384, num_attention_heads=6, intermediate_size=1536, patch_size=16, image_size=224,
+        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225],
+    ),
+    "facebook/dino-vits8": dict(
+        cls="ViTModel", hidden_size=384, num_attention_heads=6, intermediate_size=1536, patch_size=8, image_size=224,
+        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225],
+    ),
+}  # fmt: skip
+
+
+def save_model(repo_id: str, folder, seed: int):
+    spec = dict(MODELS[repo_id])
+    cls = getattr(transformers, spec.pop("cls"))
+    mean, std = spec.pop("mean"), spec.pop("std")
+    labels = spec.pop("num_labels", None)
+    extra = dict(id2label={i: f"class {i}" for i in range(labels)}) if labels else {}
+    cfg = transformers.ViTConfig(num_hidden_layers=2, layer_norm_eps=1e-12, **spec, **extra)
+    model = cls(cfg)
+    randomise_(model, seed)
+    model.save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps({"image_mean": mean, "image_std": std}))
+    return cls.from_pretrained(folder, attn_implementation="eager").eval()
+
+
+@pytest.fixture
+def offline_cache(tmp_path, monkeypatch):
+    """A Hugging Face cache holding the three models, with the hub switched off."""
+    cache = tmp_path / "hub"
+    references = {}
+    for seed, repo_id in enumerate(MODELS):
+        repo = cache / f"models--{repo_id.replace('/', '--')}"
+        snapshot = repo / "snapshots" / COMMIT
+        snapshot.mkdir(parents=True)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(COMMIT)
+        references[repo_id] = save_model(repo_id, snapshot, seed)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return cache, references
+
+
+@pytest.mark.parametrize("repo_id", list(MODELS))
+def test_hub_ids_load_from_the_offline_cache_and_equal_transformers(offline_cache, repo_id):
+    cache, references = offline_cache
+    loaded = load_pretrained(repo_id, cache_dir=str(cache))
+    spec = MODELS[repo_id]
+    assert loaded.source == repo_id and loaded.model.cfg.patch_size == spec["patch_size"]
+    assert loaded.mean == tuple(spec["mean"]) and loaded.std == tuple(spec["std"])
+    assert (loaded.labels is None) == (spec["cls"] == "ViTModel")
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        ref = references[repo_id](pixel_values=x, output_attentions=True)
+        trace = loaded.model.forward_trace(x)
+    if loaded.labels:
+        assert len(loaded.labels) == 1000 and loaded.labels[7] == "class 7"
+        torch.testing.assert_close(trace.logits, ref.logits, atol=1e-5, rtol=1e-5)
+    else:
+        torch.testing.assert_close(trace.features, ref.last_hidden_state, atol=1e-5, rtol=1e-5)
+    for ours, theirs in zip(trace.attentions, ref.attentions, strict=True):
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_a_local_folder_loads_too(tmp_path):
+    save_model("facebook/dino-vits8", tmp_path, seed=5)
+    loaded = load_pretrained(str(tmp_path))
+    assert loaded.model.cfg.grid == (28, 28) and loaded.source == str(tmp_path)
+
+
+def test_offline_and_not_cached_is_a_clear_error(offline_cache):
+    cache, _ = offline_cache
+    with pytest.raises(WeightsError, match="offline, only models already in the Hugging Face cache"):
+        load_pretrained("google/vit-large-patch32-384", cache_dir=str(cache))
+    with pytest.raises(WeightsError, match="neither a folder nor a hub id"):
+        load_pretrained("not a//valid id", cache_dir=str(cache))
+
+
+def test_broken_folders_are_refused(tmp_path):
+    with pytest.raises(WeightsError, match="needs config.json"):
+        load_folder(tmp_path)
+    save_model("facebook/dino-vits8", tmp_path, seed=1)
+    hf = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**hf, "hidden_act": "relu"}))
+    with pytest.raises(WeightsError, match="plain ViT"):
+        load_folder(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**hf, "num_hidden_layers": 3}))
+    with pytest.raises(WeightsError, match="do not fit"):
+        load_folder(tmp_path)
+    shutil.rmtree(tmp_path)
