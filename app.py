@@ -29,7 +29,8 @@ from vizlib.paths import ASSETS_DIR, SAMPLES_DIR
 SHAPES_DIR = ASSETS_DIR / "shapes"
 SAMPLES = {path.stem: path for path in sorted(SAMPLES_DIR.glob("*.jpg"))}
 SHAPE_SAMPLES = {f"shape_{path.stem}": path for path in sorted((SHAPES_DIR / "samples").glob("*.png"))}
-RANDOM, SHAPES = "random", "shapes"
+RANDOM, SHAPES, PRETRAINED = "random", "shapes", "pretrained"
+DEFAULT_HUB_ID = "google/vit-base-patch16-224"
 DEFAULT_SAMPLE = "chelsea"
 PRESETS = {  # name -> the ViT it describes (depth and heads: the article leaves them open)
     "article": dict(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4),
@@ -163,7 +164,7 @@ def explain(t: Translator, err: Exception) -> str:
     return t(key, **err.fields) if key in t.table else str(err)
 
 
-SELECTBOX_KEYS = ("sample", "weights", "preset", "fit_policy", "snap", "device")
+SELECTBOX_KEYS = ("sample", "weights", "preset", "fit_policy", "snap", "device", "head", "fusion")
 
 
 def refresh_selectboxes() -> None:
@@ -242,33 +243,86 @@ def mark_custom() -> None:
     st.session_state["preset"] = CUSTOM
 
 
-def apply_weights() -> None:
-    """Callback: the shapes model brings its own numbers and a picture from its own world."""
-    meta = shapes_meta()
-    if st.session_state["weights"] != SHAPES or meta is None:
-        return
-    cfg = meta["config"]
-    values = {"img_h": cfg["img_size"][0], "img_w": cfg["img_size"][1], "patch_size": cfg["patch_size"],
-              "embed_dim": cfg["embed_dim"], "depth": cfg["depth"], "num_heads": cfg["num_heads"]}  # fmt: skip
+def set_numbers(cfg: config.ViTConfig) -> None:
+    """Show a trained model's own shape in the number inputs."""
+    values = {"img_h": cfg.img_size[0], "img_w": cfg.img_size[1], "patch_size": cfg.patch_size,
+              "embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads}  # fmt: skip
     st.session_state.update(values)
-    if SHAPE_SAMPLES and st.session_state.get("sample") not in SHAPE_SAMPLES:
-        st.session_state["sample"] = next(iter(SHAPE_SAMPLES))
-        st.session_state["source"] = "sample"
+
+
+def apply_weights() -> None:
+    """Callback: trained weights bring their own numbers; the shapes model a picture of its world."""
+    kind = st.session_state["weights"]
+    if kind == SHAPES and shapes_meta() is not None:
+        set_numbers(config.ViTConfig(**shapes_meta()["config"]))
+        if SHAPE_SAMPLES and st.session_state.get("sample") not in SHAPE_SAMPLES:
+            st.session_state["sample"] = next(iter(SHAPE_SAMPLES))
+            st.session_state["source"] = "sample"
+    elif kind == PRETRAINED and "pretrained" in st.session_state:
+        set_numbers(get_loaded(f"hf:{st.session_state['pretrained']}").model.cfg)
+    elif kind == RANDOM:
+        apply_preset()  # back to the preset's own numbers (a custom set stays as it is)
+
+
+def load_hub_model() -> None:
+    """Callback of the Load button: fetch the named model; on failure keep the one we had."""
+    name = st.session_state["hub_id"].strip()
+    try:
+        loaded = get_loaded(f"hf:{name}")
+    except weights_lib.WeightsError as err:
+        st.session_state["weights_error"] = (name, str(err))
+        return
+    st.session_state.pop("weights_error", None)
+    st.session_state["pretrained"] = name
+    set_numbers(loaded.model.cfg)
 
 
 def choose_weights(t: Translator) -> str:
-    """``random`` or ``shapes@STEP``: which parameters the model runs with."""
-    options = [RANDOM, SHAPES] if shapes_meta() is not None else [RANDOM]
+    """``random``, ``shapes@STEP`` or ``hf:NAME``: which parameters the model runs with."""
+    options = [RANDOM, SHAPES, PRETRAINED] if shapes_meta() is not None else [RANDOM, PRETRAINED]
     kind = st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), key="weights",
                                 on_change=apply_weights, help=t("weights_help"))  # fmt: skip
     if kind == RANDOM:
         return RANDOM
+    if kind == PRETRAINED:
+        return choose_pretrained(t)
     steps = [*weights_lib.snapshot_steps(SHAPES_DIR), "final"]
     step = st.sidebar.select_slider(
         t("timeline"), steps, value="final", key="snapshot", help=t("timeline_help"),
         format_func=lambda s: t("timeline_final") if s == "final" else f"{s:,}",
     )  # fmt: skip
-    return f"shapes@{step}"
+    return f"{SHAPES}@{step}"
+
+
+def choose_pretrained(t: Translator) -> str:
+    st.session_state.setdefault("hub_id", DEFAULT_HUB_ID)
+    st.sidebar.text_input(t("hub_id"), key="hub_id", help=t("hub_id_help"))
+    st.sidebar.button(t("load"), key="load_hub", on_click=load_hub_model)
+    if "weights_error" in st.session_state:
+        name, message = st.session_state["weights_error"]
+        st.error(t("weights_failed", name=name, message=message))
+    if "pretrained" not in st.session_state:
+        st.info(t("pretrained_none"))
+        return RANDOM
+    if "weights_error" in st.session_state:
+        st.info(t("pretrained_kept", name=st.session_state["pretrained"]))
+    return f"hf:{st.session_state['pretrained']}"
+
+
+def trained_config(t: Translator, weights: str) -> config.ViTConfig:
+    """The checkpoint's own config at the patch size asked for (FlexiViT resampling), or its own P."""
+    own = get_loaded(weights).model.cfg
+    P = int(st.session_state.get("patch_size", own.patch_size))
+    try:
+        cfg = config.ViTConfig(**{**own.__dict__, "patch_size": P})
+    except config.ConfigError as err:
+        st.error(t("bad_config", message=explain(t, err)))
+        last = st.session_state.get("last_trained_cfg", (None, own))
+        cfg = last[1] if last[0] == weights else own
+        st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
+        return cfg
+    st.session_state["last_trained_cfg"] = (weights, cfg)
+    return cfg
 
 
 def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]], str, str, str, str]:
@@ -277,7 +331,7 @@ def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]
         st.session_state["preset"] = "article"
         apply_preset()
     weights = choose_weights(t)
-    fixed = weights != RANDOM  # a trained model has its own shape
+    fixed = weights != RANDOM  # a trained model has its own shape; only its patch size can change
     st.sidebar.selectbox(
         t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"), key="preset", on_change=apply_preset,
         disabled=fixed,
@@ -285,8 +339,8 @@ def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]
     left, right = st.sidebar.columns(2)
     left.number_input(t("img_h"), 1, 4096, key="img_h", on_change=mark_custom, disabled=fixed)
     right.number_input(t("img_w"), 1, 4096, key="img_w", on_change=mark_custom, disabled=fixed)
-    left.number_input(t("patch_size"), 1, 4096, key="patch_size", on_change=mark_custom, help=t("patch_size_help"),
-                      disabled=fixed)  # fmt: skip
+    left.number_input(t("patch_size"), 1, 4096, key="patch_size", on_change=None if fixed else mark_custom,
+                      help=t("patch_size_help"))  # fmt: skip
     right.number_input(t("embed_dim"), 1, 4096, key="embed_dim", on_change=mark_custom, help=t("embed_dim_help"),
                        disabled=fixed)  # fmt: skip
     left.number_input(t("depth"), 1, 64, key="depth", on_change=mark_custom, disabled=fixed)
@@ -306,7 +360,7 @@ def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]
     devices = device.available_devices()
     dev = st.sidebar.selectbox(t("device"), devices, key="device", help=t("device_help"))
     if fixed:
-        cfg = config.ViTConfig(**shapes_meta()["config"])
+        cfg = trained_config(t, weights)
         return (cfg, cfg.img_size), policy, snap, dev, weights
     return build_config(t, int(seed), snap), policy, snap, dev, weights
 
@@ -334,14 +388,20 @@ def build_config(t: Translator, seed: int, snap: str) -> tuple[config.ViTConfig,
 # ---------------------------------------------------------------- render
 
 
-def weights_badge(t: Translator, weights: str) -> None:
-    """Always say which weights are live."""
+def weights_badge(t: Translator, weights: str, cfg: config.ViTConfig) -> None:
+    """Always say which weights are live, and when they were resampled to another patch size."""
     if weights == RANDOM:
         st.badge(t("badge_random"), icon=":material/casino:", color="gray")
+        return
+    if weights.startswith("hf:"):
+        st.badge(t("badge_pretrained", name=weights.removeprefix("hf:")), icon=":material/public:", color="blue")
     else:
-        step = weights.removeprefix("shapes@")
+        step = weights.removeprefix(f"{SHAPES}@")
         text = t("badge_shapes") if step == "final" else t("badge_shapes_step", step=f"{int(step):,}")
         st.badge(text, icon=":material/school:", color="green")
+    own = get_loaded(weights).model.cfg.patch_size
+    if cfg.patch_size != own:
+        st.badge(t("badge_resampled", P=own), icon=":material/transform:", color="orange")
 
 
 def show_summary(t: Translator, cfg: config.ViTConfig, seconds: float, dev: str) -> None:
@@ -663,7 +723,7 @@ def main() -> None:
     st.markdown(t("app_intro"))
     (cfg, requested), policy, snap, dev, weights = choose_model(t)
     data, name = choose_image(t)
-    weights_badge(t, weights)
+    weights_badge(t, weights, cfg)
     if weights != RANDOM and name not in SHAPE_SAMPLES:
         st.info(t("ood_note"))
     img = decode(data)

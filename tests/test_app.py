@@ -243,7 +243,7 @@ needs_shapes = pytest.mark.skipif(
 def test_the_trained_shapes_model_predicts_its_classes(at):
     at.selectbox(key="weights").set_value("shapes").run()
     assert not at.exception and not at.error
-    assert at.number_input(key="patch_size").value == 8 and at.number_input(key="patch_size").disabled
+    assert at.number_input(key="patch_size").value == 8 and at.number_input(key="embed_dim").disabled
     assert at.selectbox(key="sample").value.startswith("shape_")  # a picture from its own world
     true_class = at.selectbox(key="sample").value.removeprefix("shape_").rsplit("_", 1)[0]
     table = at.dataframe[0].value
@@ -270,3 +270,44 @@ def test_a_photo_on_the_shapes_model_is_flagged_out_of_distribution(at):
     at.selectbox(key="weights").set_value("random").run()
     assert not any("out of distribution" in i.value for i in at.info)
     assert at.number_input(key="patch_size").disabled is False
+
+
+@needs_shapes
+def test_patch_size_on_trained_weights_is_resampled(at):
+    at.selectbox(key="weights").set_value("shapes").run()
+    probabilities = list(at.dataframe[0].value.iloc[:, 1])
+    at.number_input(key="patch_size").set_value(16).run()
+    assert not at.exception and not at.error
+    assert len(animation(at)["frames"]) == 16  # 64 px / 16 = 4 × 4
+    assert any("badge[" in m.value and "resampled from P = 8" in m.value for m in at.markdown)
+    assert list(at.dataframe[0].value.iloc[:, 1]) != probabilities
+    assert at.number_input(key="embed_dim").disabled  # D cannot change on trained weights
+    at.number_input(key="patch_size").set_value(7).run()  # 64 is not a multiple of 7
+    assert len(at.error) == 1 and "not a multiple" in at.error[0].value
+    assert len(animation(at)["frames"]) == 16  # still the last good P = 16
+
+
+def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkeypatch):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    from tests.test_pretrained import COMMIT, save_model
+
+    repo = tmp_path / "models--facebook--dino-vits8"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(COMMIT)
+    save_model("facebook/dino-vits8", repo / "snapshots" / COMMIT, seed=3)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+    at.selectbox(key="weights").set_value("pretrained").run()
+    assert not at.exception and any("No pretrained model loaded yet" in i.value for i in at.info)
+    at.text_input(key="hub_id").set_value("facebook/dino-vits8").run()
+    at.button(key="load_hub").click().run()
+    assert not at.exception and not at.error
+    assert any("pretrained: facebook/dino-vits8" in m.value for m in at.markdown)
+    assert at.number_input(key="patch_size").value == 8 and at.number_input(key="img_h").value == 224
+    assert any("no classification head" in i.value for i in at.info)
+    at.text_input(key="hub_id").set_value("someone/not-cached").run()
+    at.button(key="load_hub").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "offline" in at.error[0].value
+    assert any("Still using “facebook/dino-vits8”" in i.value for i in at.info)
