@@ -79,10 +79,18 @@ def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.V
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def get_loaded(weights: str) -> weights_lib.Loaded:
-    """Trained weights with their labels and normalisation (raises WeightsError)."""
+def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
+    """Trained weights with their labels and normalisation (raises WeightsError).
+
+    ``file:DIGEST:HEADS`` is an uploaded .safetensors file: its bytes come with the first call.
+    """
     if weights.startswith("hf:"):
         return weights_lib.load_pretrained(weights.removeprefix("hf:"))
+    if weights.startswith("file:"):
+        if _data is None:
+            raise weights_lib.WeightsError("the uploaded weights are no longer in memory: upload the file again")
+        _, digest, heads = weights.split(":")
+        return weights_lib.load_safetensors_bytes(_data, int(heads) or None, source=f"upload {digest[:8]}")
     step = weights.removeprefix(f"{SHAPES}@")
     return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
 
@@ -259,18 +267,26 @@ def apply_weights() -> None:
             st.session_state["sample"] = next(iter(SHAPE_SAMPLES))
             st.session_state["source"] = "sample"
     elif kind == PRETRAINED and "pretrained" in st.session_state:
-        set_numbers(get_loaded(f"hf:{st.session_state['pretrained']}").model.cfg)
+        set_numbers(get_loaded(st.session_state["pretrained"]).model.cfg)
     elif kind == RANDOM:
         apply_preset()  # back to the preset's own numbers (a custom set stays as it is)
 
 
 def load_hub_model() -> None:
-    """Callback of the Load button: fetch the named model; on failure keep the one we had."""
-    name = st.session_state["hub_id"].strip()
+    """Callback of the Load button: an uploaded .safetensors file if there is one, else the named
+    hub model or folder; on failure keep the one we had."""
+    upload = st.session_state.get("weights_file")
+    if upload is not None:
+        data = upload.getvalue()
+        name = f"file:{hashlib.sha256(data).hexdigest()}:{int(st.session_state.get('upload_heads', 0))}"
+        shown = upload.name
+    else:
+        data, shown = None, st.session_state["hub_id"].strip()
+        name = f"hf:{shown}"
     try:
-        loaded = get_loaded(f"hf:{name}")
+        loaded = get_loaded(name, data)
     except weights_lib.WeightsError as err:
-        st.session_state["weights_error"] = (name, str(err))
+        st.session_state["weights_error"] = (shown, str(err))
         return
     st.session_state.pop("weights_error", None)
     st.session_state["pretrained"] = name
@@ -297,6 +313,9 @@ def choose_weights(t: Translator) -> str:
 def choose_pretrained(t: Translator) -> str:
     st.session_state.setdefault("hub_id", DEFAULT_HUB_ID)
     st.sidebar.text_input(t("hub_id"), key="hub_id", help=t("hub_id_help"))
+    with st.sidebar.expander(t("weights_upload")):
+        st.file_uploader(t("weights_file"), type=["safetensors"], key="weights_file", help=t("weights_file_help"))
+        st.number_input(t("upload_heads"), 0, 64, 0, key="upload_heads", help=t("upload_heads_help"))
     st.sidebar.button(t("load"), key="load_hub", on_click=load_hub_model)
     if "weights_error" in st.session_state:
         name, message = st.session_state["weights_error"]
@@ -305,8 +324,13 @@ def choose_pretrained(t: Translator) -> str:
         st.info(t("pretrained_none"))
         return RANDOM
     if "weights_error" in st.session_state:
-        st.info(t("pretrained_kept", name=st.session_state["pretrained"]))
-    return f"hf:{st.session_state['pretrained']}"
+        st.info(t("pretrained_kept", name=weights_name(st.session_state["pretrained"])))
+    return st.session_state["pretrained"]
+
+
+def weights_name(weights: str) -> str:
+    """What a badge calls pretrained weights: the hub id or folder, or the uploaded file."""
+    return get_loaded(weights).source if weights.startswith("file:") else weights.removeprefix("hf:")
 
 
 def trained_config(t: Translator, weights: str) -> config.ViTConfig:
@@ -393,8 +417,8 @@ def weights_badge(t: Translator, weights: str, cfg: config.ViTConfig) -> None:
     if weights == RANDOM:
         st.badge(t("badge_random"), icon=":material/casino:", color="gray")
         return
-    if weights.startswith("hf:"):
-        st.badge(t("badge_pretrained", name=weights.removeprefix("hf:")), icon=":material/public:", color="blue")
+    if weights.startswith(("hf:", "file:")):
+        st.badge(t("badge_pretrained", name=weights_name(weights)), icon=":material/public:", color="blue")
     else:
         step = weights.removeprefix(f"{SHAPES}@")
         text = t("badge_shapes") if step == "final" else t("badge_shapes_step", step=f"{int(step):,}")

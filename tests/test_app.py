@@ -311,3 +311,26 @@ def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkey
     assert not at.exception
     assert len(at.error) == 1 and "offline" in at.error[0].value
     assert any("Still using “facebook/dino-vits8”" in i.value for i in at.info)
+
+
+def test_uploaded_safetensors_weights(at):
+    from safetensors.torch import save
+
+    from vizlib.config import ViTConfig
+
+    vit = VisionTransformer(ViTConfig(img_size=(48, 48), patch_size=16, embed_dim=64, depth=2, num_heads=2,
+                                      num_classes=3, seed=11))  # fmt: skip
+    at.selectbox(key="weights").set_value("pretrained").run()
+    at.file_uploader(key="weights_file").set_value(
+        ("tiny.safetensors", save(vit.state_dict()), "application/octet-stream")
+    )
+    at.number_input(key="upload_heads").set_value(2).run()
+    at.button(key="load_hub").click().run()
+    assert not at.exception and not at.error
+    assert any("pretrained: upload" in m.value for m in at.markdown)
+    assert at.number_input(key="img_h").value == 48 and len(animation(at)["frames"]) == 9
+    assert len(at.dataframe[0].value) == 3  # its three classes
+    at.file_uploader(key="weights_file").set_value(("bad.safetensors", b"garbage", "application/octet-stream"))
+    at.button(key="load_hub").click().run()
+    assert not at.exception and len(at.error) == 1 and "not a readable" in at.error[0].value
+    assert len(animation(at)["frames"]) == 9  # the uploaded model is kept

@@ -11,9 +11,12 @@ import shutil
 
 import pytest
 import torch
+from safetensors.torch import save
 
 from tests.conftest import randomise_
-from vizlib.weights import WeightsError, load_folder, load_pretrained
+from vizlib.config import ViTConfig
+from vizlib.model import VisionTransformer
+from vizlib.weights import WeightsError, load_folder, load_pretrained, load_safetensors_bytes
 
 transformers = pytest.importorskip("transformers")
 huggingface_hub = pytest.importorskip("huggingface_hub")
@@ -114,3 +117,24 @@ def test_broken_folders_are_refused(tmp_path):
     with pytest.raises(WeightsError, match="do not fit"):
         load_folder(tmp_path)
     shutil.rmtree(tmp_path)
+
+
+def test_a_lone_safetensors_file_in_either_naming(tmp_path):
+    ours = VisionTransformer(ViTConfig(img_size=(32, 32), patch_size=8, embed_dim=48, depth=2, num_heads=3,
+                                       num_classes=4, seed=9)).eval()  # fmt: skip
+    loaded = load_safetensors_bytes(save(ours.state_dict()), num_heads=3)
+    assert loaded.model.cfg.grid == (4, 4) and loaded.model.cfg.num_classes == 4 and loaded.model.cfg.depth == 2
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(x), ours(x))
+    reference = save_model("facebook/dino-vits8", tmp_path, seed=4)
+    hf_loaded = load_safetensors_bytes((tmp_path / "model.safetensors").read_bytes())  # heads: D / 64 = 6
+    assert hf_loaded.model.cfg.num_heads == 6 and hf_loaded.labels is None
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(hf_loaded.model.forward_trace(x).features,
+                                   reference(pixel_values=x).last_hidden_state, atol=1e-5, rtol=1e-5)  # fmt: skip
+    with pytest.raises(WeightsError, match="not a readable"):
+        load_safetensors_bytes(b"not safetensors at all")
+    with pytest.raises(WeightsError, match="divisible"):
+        load_safetensors_bytes(save(ours.state_dict()), num_heads=5)

@@ -276,3 +276,46 @@ def load_pretrained(name_or_path: str, cache_dir: str | None = None) -> Loaded:
             "offline, only models already in the Hugging Face cache can be loaded"
         ) from err
     return load_folder(Path(folder), source=name_or_path)
+
+
+def load_safetensors_bytes(data: bytes, num_heads: int | None = None, source: str = "upload") -> Loaded:
+    """A lone ``.safetensors`` file (ours or Hugging Face's names), its shape read off its tensors.
+
+    Only the number of heads cannot be read from the weights: it defaults to D / 64 (ViT's head
+    size) and may be given. The grid is assumed square (N patches = G²). Never unpickled.
+
+    Raises:
+        WeightsError: not safetensors, not a ViT, or an impossible head count.
+    """
+    from safetensors.torch import load as load_bytes
+
+    try:
+        raw = load_bytes(data)
+    except Exception as err:  # the parser's own error types vary by version
+        raise WeightsError(f"this is not a readable .safetensors file ({err})") from err
+    hf = any("patch_embeddings" in k for k in raw)
+    try:
+        sd = from_hf_state_dict(raw) if hf else dict(raw)
+        weight, pos = sd["patch_embed.proj.weight"], sd["pos_embed"]
+    except KeyError as err:
+        raise WeightsError(f"this file does not hold a ViT's tensors ({err})") from err
+    D, C, P, _ = weight.shape
+    N = pos.shape[1] - 1
+    G = round(N**0.5)
+    if G * G != N:
+        raise WeightsError(f"{N} position embeddings do not form a square grid: load it as a folder with its config")
+    depth = len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
+    heads = num_heads or max(1, D // 64)
+    try:
+        cfg = ViTConfig(
+            img_size=(G * P, G * P), patch_size=P, embed_dim=D, depth=depth, num_heads=heads, in_chans=C,
+            mlp_ratio=sd["blocks.0.mlp.fc1.weight"].shape[0] / D,
+            num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0,
+            layer_norm_eps=1e-12 if hf else 1e-6,
+        )  # fmt: skip
+        model = VisionTransformer(cfg)
+        model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
+    except (ValueError, KeyError, RuntimeError) as err:
+        raise WeightsError(f"the tensors do not make a ViT: {err}") from err
+    labels = [f"class {i}" for i in range(cfg.num_classes)] if cfg.num_classes else None
+    return Loaded(model.eval(), labels, IMAGENET_MEAN, IMAGENET_STD, source)
