@@ -548,12 +548,11 @@ def show_embedding_tab(t: Translator, v: View) -> None:
     token = r * Gw + c
     st.markdown(t("token_explain", r=r, c=c, i=token + 1, D=D))
     patch_pixels = v.pixels[r * P : (r + 1) * P, c * P : (c + 1) * P]  # (P, P, 3)
-    window = trace.inputs[0, :, r * P : (r + 1) * P, c * P : (c + 1) * P].numpy()  # (3, P, P)
+    window, vector = analysis.token_patch(trace.inputs, trace.patch_grid, r, c)  # (3, P, P), (D,)
     titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
-    patch = inspector_fig.window_figure(patch_pixels, window, titles)
+    patch = inspector_fig.window_figure(patch_pixels, window.numpy(), titles)
     st.plotly_chart(patch, key="token_patch", config=PLOTLY_CONFIG)
-    vector = trace.patch_grid[0, :, r, c].numpy()  # (D,)
-    strip = inspector_fig.output_strip_figure(vector, t("output_strip", D=D, r=r, c=c))
+    strip = inspector_fig.output_strip_figure(vector.numpy(), t("output_strip", D=D, r=r, c=c))
     st.plotly_chart(strip, key="token_vector", config=PLOTLY_CONFIG)
     tokens = trace.patch_tokens[0]  # (N, D)
     shown, row_step, col_step = analysis.display_downsample(tokens, *HEATMAP_MAX)
@@ -636,7 +635,7 @@ def show_attention_tab(t: Translator, v: View) -> None:
         heads = list(range(cfg.num_heads)) + ["mean"]
         head = st.selectbox(t("head"), heads, format_func=lambda h: t("mean_title") if h == "mean" else str(h + 1),
                             key="head")  # fmt: skip
-        chosen = maps[block - 1].mean(dim=0) if head == "mean" else maps[block - 1, head]  # (Gh, Gw)
+        chosen = analysis.pick_head(maps[block - 1], head)  # (Gh, Gw)
         title = t("enlarged_title", b=block, h=t("mean_title") if head == "mean" else head + 1)
         fig = attention_fig.overlay_figure(v.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title)
         st.plotly_chart(fig, key="query_picker", config=PLOTLY_CONFIG, on_select=pick_query, selection_mode="points")
@@ -661,7 +660,7 @@ def show_raw_matrix(t: Translator, v: View, block: int, head) -> None:
         st.info(t("needs_full", T=v.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
         return
     attn = v.trace.attentions[block - 1][0]  # (nh, T, T)
-    matrix = attn.mean(dim=0) if head == "mean" else attn[head]  # (T, T)
+    matrix = analysis.pick_head(attn, head)  # (T, T)
     shown, step, _ = analysis.display_downsample(matrix, MATRIX_MAX, MATRIX_MAX)
     title = t("raw_title", b=block, h=t("mean_title") if head == "mean" else head + 1, T=matrix.shape[0])
     fig = attention_fig.matrix_figure(shown.numpy(), step, title, (t("raw_queries"), t("raw_keys")))
@@ -681,9 +680,8 @@ def show_rollout(t: Translator, v: View, query: int, patch, alpha: float) -> Non
                                   key="fusion")  # fmt: skip
     discard = discard_col.slider(t("discard"), 0.0, 0.95, 0.0, 0.05, key="discard", help=t("discard_help"))
     rollout = analysis.attention_rollout(v.trace.attentions, fusion, discard)  # (1, T, T)
-    Gh, Gw = v.cfg.grid
-    rollout_map = rollout[0, query, 1:].reshape(Gh, Gw)  # (Gh, Gw)
-    fig = attention_fig.overlay_figure(v.pixels, rollout_map.numpy(), v.cfg.patch_size, alpha, patch, False)
+    query_map = analysis.rollout_map(rollout, query, v.cfg.grid)  # (Gh, Gw)
+    fig = attention_fig.overlay_figure(v.pixels, query_map.numpy(), v.cfg.patch_size, alpha, patch, False)
     st.plotly_chart(fig, key="rollout", config=PLOTLY_CONFIG)
 
 

@@ -109,3 +109,15 @@ def test_sequence_for_display_keeps_rows_aligned():
     assert small_tokens.shape == (4, 3) and small_cls.shape == (3,) and small_pos.shape == (5, 3)
     assert small_tokens[1, 0] == 2.5 and small_cls[0] == -1  # rows 2-3 averaged; CLS alone
     assert small_pos[0, 0] == 0 and small_pos[2, 0] == 35  # CLS's position; patches 2-3 (positions 3, 4)
+
+
+def test_pick_head_rollout_map_and_token_patch():
+    per_head = torch.rand(3, 4, 5)
+    assert torch.equal(analysis.pick_head(per_head, 1), per_head[1])
+    assert torch.allclose(analysis.pick_head(per_head, "mean"), per_head.mean(0))
+    rollout = torch.rand(1, 7, 7)  # grid 2×3
+    assert torch.equal(analysis.rollout_map(rollout, 4, (2, 3))[1, 0], rollout[0, 4, 4])
+    inputs = torch.rand(1, 3, 16, 24)  # P = 8, grid 2×3
+    grid = torch.rand(1, 5, 2, 3)
+    window, vector = analysis.token_patch(inputs, grid, 1, 2)
+    assert torch.equal(window, inputs[0, :, 8:16, 16:24]) and torch.equal(vector, grid[0, :, 1, 2])

@@ -288,3 +288,22 @@ def query_maps(attention_rows: list[torch.Tensor], rows: list[int], query: int, 
     i = rows.index(query)
     Gh, Gw = grid
     return torch.stack([a[0, :, i, 1:].reshape(-1, Gh, Gw) for a in attention_rows])  # (depth, nh, Gh, Gw)
+
+
+def pick_head(per_head: torch.Tensor, head: int | str) -> torch.Tensor:
+    """One head of a ``(nh, ...)`` tensor, or their mean when ``head == "mean"``."""
+    return per_head.mean(dim=0) if head == "mean" else per_head[head]
+
+
+def rollout_map(rollout: torch.Tensor, query: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Row ``query`` of a ``(B, T, T)`` rollout (first image) over the patches, as ``(Gh, Gw)``."""
+    return rollout[0, query, 1:].reshape(grid)  # (Gh, Gw)
+
+
+def token_patch(
+    trace_inputs: torch.Tensor, patch_grid: torch.Tensor, r: int, c: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Patch (r, c) of the first image: its normalised pixels ``(C, P, P)`` and its vector ``(D,)``."""
+    P = trace_inputs.shape[-1] // patch_grid.shape[-1]
+    window = trace_inputs[0, :, r * P : (r + 1) * P, c * P : (c + 1) * P]  # (C, P, P)
+    return window, patch_grid[0, :, r, c]  # (C, P, P), (D,)
