@@ -1,6 +1,7 @@
 """Benchmarks whose numbers go into README.md: `make bench` (or `python -m scripts.bench`).
 
 - forward-pass time (median of repeated runs, with attention weights kept) for each preset;
+- ours (explicit softmax, weights kept) against SDPA and transformers' ViT eager, same weights;
 - the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
 - peak memory (ru_maxrss, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
 - the page's rerun time after changing P (Streamlit AppTest, model and trace not yet cached).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -84,6 +86,64 @@ def app_rerun_times() -> None:
     print(f"| rerun, nothing changed (cached) | {time.perf_counter() - start:.2f} |")
 
 
+def sdpa_logits(vit: VisionTransformer, x: torch.Tensor) -> torch.Tensor:
+    """The same model and weights with torch's fused scaled_dot_product_attention (no weights kept)."""
+    _, _, hidden = vit.embed(x)
+    for block in vit.blocks:
+        y = block.norm1(hidden)
+        B, T, D = y.shape
+        nh = block.attn.num_heads
+        q, k, v = block.attn.qkv(y).reshape(B, T, 3, nh, D // nh).permute(2, 0, 3, 1, 4).unbind(0)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, T, D)
+        hidden = hidden + block.attn.proj(out)
+        hidden = hidden + block.mlp(block.norm2(hidden))
+    return vit.head(vit.norm(hidden)[:, 0])
+
+
+def median_ms(fn, repeats: int) -> float:
+    times = []
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        fn()
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def attention_paths(repeats: int) -> None:
+    """Ours (explicit softmax, every weight kept) vs SDPA vs transformers' ViT eager, same weights."""
+    import tempfile
+
+    import transformers
+    from safetensors.torch import load_file
+
+    from vizlib.weights import from_hf_state_dict
+
+    print("\n| preset | ours, weights kept (ms) | SDPA (ms) | transformers eager + attentions (ms) | ours ÷ SDPA "
+          "| ours ÷ transformers |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, kwargs in PRESETS.items():
+        cfg = ViTConfig(**kwargs, layer_norm_eps=1e-12)
+        hf_cfg = transformers.ViTConfig(
+            image_size=list(cfg.img_size), patch_size=cfg.patch_size, hidden_size=cfg.embed_dim,
+            num_hidden_layers=cfg.depth, num_attention_heads=cfg.num_heads, intermediate_size=cfg.mlp_hidden,
+            num_labels=cfg.num_classes,
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as folder:
+            transformers.ViTForImageClassification(hf_cfg).save_pretrained(folder)
+            hf = transformers.ViTForImageClassification.from_pretrained(folder, attn_implementation="eager").eval()
+            vit = VisionTransformer(cfg).eval()
+            vit.load_state_dict(from_hf_state_dict(load_file(f"{folder}/model.safetensors")), strict=True)
+        x = torch.randn(1, 3, *cfg.img_size)
+        with torch.inference_mode():
+            ref = hf(pixel_values=x).logits
+            assert torch.allclose(vit(x), ref, atol=1e-4) and torch.allclose(sdpa_logits(vit, x), ref, atol=1e-4)
+            ours = median_ms(partial(vit.forward_trace, x), repeats)
+            sdpa = median_ms(partial(sdpa_logits, vit, x), repeats)
+            theirs = median_ms(partial(hf, pixel_values=x, output_attentions=True), repeats)
+        print(f"| {name} | {ours:.1f} | {sdpa:.1f} | {theirs:.1f} | {ours / sdpa:.2f} | {ours / theirs:.2f} |")
+
+
 def memory() -> None:
     """Each size in a fresh process, so that ru_maxrss is that forward pass's peak."""
     import json
@@ -111,6 +171,7 @@ def main() -> None:
     for name, kwargs in PRESETS.items():
         times = time_forward(ViTConfig(**kwargs), args.device, args.repeats)
         print(f"| {name} | {statistics.median(times) * 1e3:.1f} | {min(times) * 1e3:.1f} |")
+    attention_paths(args.repeats)
     animation_sizes()
     memory()
     app_rerun_times()

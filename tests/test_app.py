@@ -334,3 +334,36 @@ def test_uploaded_safetensors_weights(at):
     at.button(key="load_hub").click().run()
     assert not at.exception and len(at.error) == 1 and "not a readable" in at.error[0].value
     assert len(animation(at)["frames"]) == 9  # the uploaded model is kept
+
+
+def bad_corpus() -> list[tuple[str, bytes, str]]:
+    """Generated here (no binary blobs in git): each should give a clear message, not a crash."""
+    import io
+
+    import numpy as np
+
+    from tests.test_image import png_header_only
+
+    good = io.BytesIO()
+    Image.effect_noise((64, 64), 60).convert("RGB").save(good, format="PNG")
+    return [
+        ("empty.png", b"", "empty"),
+        ("noise.jpg", np.random.default_rng(1).bytes(5000), "not a picture"),
+        ("notes.png", b"just some text\n" * 50, "not a picture"),
+        ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "SVG"),
+        ("page.html", b"<!doctype html><html><body>hello</body></html>", "not a picture"),
+        ("cut.png", good.getvalue()[:500], "damaged"),
+        ("bomb.png", png_header_only(30_000, 30_000), "decompression bomb"),
+        ("photo.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\0" * 100, "HEIC"),
+    ]
+
+
+def test_every_bad_file_is_refused_and_the_last_picture_and_settings_stay(at):
+    good = upload(at, "gradient.png", gradient_png())
+    good.number_input(key="patch_size").set_value(9).run()
+    logits = top_logits(good)
+    for name, data, words in bad_corpus():
+        bad = upload(good, name, data, "application/octet-stream")
+        assert not bad.exception, name
+        assert len(bad.error) == 1 and name in bad.error[0].value and words in bad.error[0].value, name
+        assert top_logits(bad) == logits and len(animation(bad)["frames"]) == 81, name

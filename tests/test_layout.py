@@ -43,3 +43,27 @@ def test_every_key_has_english_and_japanese():
 def test_translator_fills_fields():
     assert Translator("ja")("strip_conv", P=16).startswith("Conv2d(k=16, s=16)")
     assert "16" in Translator("en")("strip_encoder", depth=16)
+
+
+def test_nothing_a_user_sends_is_unpickled_or_executed():
+    """Weights come from safetensors only; no pickle, torch.load, eval or exec in the app or library."""
+    import ast
+
+    forbidden = {("torch", "load"), ("pickle", "load"), ("pickle", "loads"), ("numpy", "load")}
+    files = [ROOT / "app.py", *sorted((ROOT / "vizlib").rglob("*.py"))]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Name) and func.id in ("eval", "exec", "__import__"):
+                    found.append((path.name, func.id))
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                    alias = {"np": "numpy", "torch": "torch", "pickle": "pickle"}.get(func.value.id, func.value.id)
+                    if (alias, func.attr) in forbidden:
+                        found.append((path.name, f"{alias}.{func.attr}"))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
+                if any(n.split(".")[0] in ("pickle", "dill", "joblib") for n in names):
+                    found.append((path.name, "imports pickle"))
+    assert found == []
