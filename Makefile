@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench browser-deps clean
+.PHONY: run test lint bench load browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,8 @@ clean:
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m scripts.bench
+
+# A classroom on loopback: SESSIONS concurrent browser sessions (see scripts/load_test.py).
+SESSIONS ?= 8
+load: $(VENV)/.dev-installed browser-deps
+	$(BIN)/python -m scripts.load_test --sessions $(SESSIONS)

@@ -1,0 +1,137 @@
+"""A classroom on loopback: `make load` (or `python -m scripts.load_test --sessions 8`).
+
+Starts `streamlit run` on 127.0.0.1, opens N concurrent browser sessions (Playwright contexts
+in one headless Debian Chromium), and in each: loads the app, uploads a picture, then changes
+P and D a few times, each time waiting until the new chart is in the page. Bounded in count
+and time; only loopback traffic. Reports errors, p50/p95 time from a change to the rendered
+chart, and the server's peak resident memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHANGES = [("Patch size P", 9, "9×9 grid"), ("Embedding dim D", 64, "(64, 9, 9)"), ("Patch size P", 27, "3×3 grid"),
+           ("Embedding dim D", 96, "(96, 3, 3)")]  # fmt: skip
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
+           "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"]  # fmt: skip
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            return server, url
+        except OSError:
+            time.sleep(0.25)
+    server.kill()
+    raise RuntimeError("streamlit did not start")
+
+
+def peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def picture(seed: int) -> bytes:
+    buf = io.BytesIO()
+    Image.effect_noise((200, 150), 40 + seed).convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+async def settle(page, text: str, timeout: float) -> None:
+    await page.get_by_text(text).first.wait_for(timeout=timeout)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && document.querySelectorAll('.js-plotly-plot .main-svg').length > 0",
+        timeout=timeout,
+    )
+
+
+async def session(browser, url: str, k: int, timings: list[float], errors: list[str], timeout: float) -> None:
+    context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    page = await context.new_page()
+    try:
+        await page.goto(url)
+        await settle(page, "3×3 grid", timeout)
+        await page.get_by_text("Upload", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+        await uploader.wait_for(state="attached", timeout=timeout)
+        await uploader.set_input_files(files=[{"name": f"s{k}.png", "mimeType": "image/png", "buffer": picture(k)}])
+        await settle(page, "Original: 200×150 px", timeout)
+        for label, value, expect in CHANGES:
+            box = page.get_by_label(label, exact=True)
+            start = time.perf_counter()
+            await box.fill(str(value))
+            await box.press("Enter")
+            await settle(page, expect, timeout)
+            timings.append(time.perf_counter() - start)
+        if await page.locator('[data-testid="stException"]').count():
+            errors.append(f"session {k}: exception on the page")
+    except Exception as err:  # a timeout or a crash is an error of the run, counted and reported
+        errors.append(f"session {k}: {type(err).__name__}: {str(err).splitlines()[0]}")
+    finally:
+        await context.close()
+
+
+async def run(url: str, sessions: int, timeout: float) -> tuple[list[float], list[str]]:
+    from playwright.async_api import async_playwright
+
+    timings, errors = [], []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        await asyncio.gather(*(session(browser, url, k, timings, errors, timeout) for k in range(sessions)))
+        await browser.close()
+    return timings, errors
+
+
+def load_test(sessions: int, timeout_s: float = 120.0) -> dict:
+    """Run the classroom; returns the measured numbers (also printed as JSON by main)."""
+    server, url = start_server()
+    try:
+        start = time.perf_counter()
+        timings, errors = asyncio.run(run(url, sessions, timeout_s * 1000))
+        wall = time.perf_counter() - start
+        peak = peak_rss_mib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    p50 = round(statistics.median(timings), 2) if timings else None
+    p95 = round(statistics.quantiles(timings, n=20)[18], 2) if len(timings) >= 2 else p50
+    return {
+        "sessions": sessions, "changes": len(timings), "errors": errors, "wall_s": round(wall, 1), "p50_s": p50,
+        "p95_s": p95, "server_peak_rss_mib": round(peak),
+    }  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--timeout", type=float, default=180.0, help="seconds any one wait may take")
+    args = ap.parse_args()
+    print(json.dumps(load_test(args.sessions, args.timeout), indent=2))
+
+
+if __name__ == "__main__":
+    main()
