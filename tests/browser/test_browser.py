@@ -97,3 +97,18 @@ def test_clicking_a_cell_selects_its_token(page):
     page.get_by_text("Cell (1, 2) becomes token 6").wait_for(timeout=30_000)
     wait_for_app(page)
     shoot(page, "browser-token-clicked")
+
+
+def frame_count(page) -> int:
+    return page.evaluate(f"() => ({ANIMATION_JS})()._transitionData._frames.length")
+
+
+def test_changing_p_changes_the_grid_and_the_frames(page):
+    assert frame_count(page) == 9
+    box = page.get_by_label("Patch size P", exact=True)
+    box.fill("9")
+    box.press("Enter")
+    page.get_by_text("9×9 grid").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    page.wait_for_function(f"() => ({ANIMATION_JS})()._transitionData._frames.length === 81", timeout=30_000)
+    shoot(page, "browser-p9")
