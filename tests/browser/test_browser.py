@@ -72,6 +72,7 @@ def test_play_advances_the_stride_animation(page):
 
 CLICK_POINT_JS = """([chartIndex, traceIndex, pointIndex]) => {
     const gd = document.querySelectorAll('.js-plotly-plot')[chartIndex];
+    gd.scrollIntoView({block: 'center'});
     const trace = gd._fullData[traceIndex], L = gd._fullLayout, rect = gd.getBoundingClientRect();
     return [rect.left + L.xaxis._offset + L.xaxis.l2p(trace.x[pointIndex]),
             rect.top + L.yaxis._offset + L.yaxis.l2p(trace.y[pointIndex])];
@@ -112,3 +113,16 @@ def test_changing_p_changes_the_grid_and_the_frames(page):
     wait_for_app(page)
     page.wait_for_function(f"() => ({ANIMATION_JS})()._transitionData._frames.length === 81", timeout=30_000)
     shoot(page, "browser-p9")
+
+
+def test_clicking_a_patch_makes_it_the_attention_query(page):
+    page.get_by_role("tab", name="Attention").click()
+    page.get_by_text("Showing where CLS looks.").wait_for(timeout=30_000)
+    charts = page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullData.map(t => t.type).join(','))"
+    )
+    picker = charts.index("image,heatmap,scatter")  # the clickable attention picture
+    click_point(page, picker, 2, 4)  # point 4 of a 3 × 3 grid: patch (1, 1)
+    page.get_by_text("patch (1, 1)").first.wait_for(timeout=30_000)
+    wait_for_app(page)
+    shoot(page, "browser-attention-query")
