@@ -466,7 +466,8 @@ def show_patch_tab(t: Translator, v: View, animation) -> None:
     (H, W), (H2, W2), P = v.requested, cfg.img_size, cfg.patch_size
     Gh, Gw = cfg.grid
     left, right = st.columns([1, 2])
-    left.image(v.img, caption=t("original_caption", W=v.img.width, H=v.img.height), width="stretch")
+    left.image(v.img, width="stretch")
+    left.caption(t("original_caption", W=v.img.width, H=v.img.height))
     left.caption(t("input_caption", H=H, W=W, policy=t(f"fit_{v.policy}")))
     if (H, W) != (H2, W2):
         left.info(t(f"snap_formula_{v.snap}", H=H, W=W, P=P, H2=H2, W2=W2, Gh=Gh, Gw=Gw))

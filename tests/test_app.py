@@ -367,3 +367,35 @@ def test_every_bad_file_is_refused_and_the_last_picture_and_settings_stay(at):
         assert not bad.exception, name
         assert len(bad.error) == 1 and name in bad.error[0].value and words in bad.error[0].value, name
         assert top_logits(bad) == logits and len(animation(bad)["frames"]) == 81, name
+
+
+def odd_but_valid_corpus() -> list[tuple[str, bytes, tuple[int, int]]]:
+    """Pictures the page must accept, with the (width, height) it must show (EXIF applied)."""
+    import numpy as np
+
+    from tests.test_image import animated
+
+    rgba_palette = Image.new("P", (40, 30), 0)
+    rgba_palette.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display: 60×20 stored → 20×60 shown
+    return [
+        ("deep.png", png_bytes(Image.fromarray(np.full((30, 50), 40000, np.uint16))), (50, 30)),
+        ("print.jpg", png_bytes(Image.new("CMYK", (64, 48), (0, 255, 255, 0)), format="JPEG"), (64, 48)),
+        ("palette.png", png_bytes(rgba_palette, transparency=0), (40, 30)),
+        ("grey-alpha.png", png_bytes(Image.new("LA", (33, 44), (90, 128))), (33, 44)),
+        ("moving.gif", animated("GIF"), (16, 16)),
+        ("moving.webp", animated("WEBP"), (16, 16)),
+        ("phone.jpg", png_bytes(Image.new("RGB", (60, 20), (200, 10, 10)), format="JPEG", exif=exif), (20, 60)),
+        ("really-a-png.jpg", png_bytes(Image.new("RGB", (70, 35), (5, 100, 200))), (70, 35)),
+        ("dot.png", png_bytes(Image.new("RGB", (1, 1), (255, 255, 0))), (1, 1)),
+        ("strip.png", png_bytes(Image.new("RGB", (10_000, 10), (0, 128, 0))), (10_000, 10)),
+    ]
+
+
+def test_odd_but_valid_pictures_are_accepted_upright(at):
+    for name, data, (w, h) in odd_but_valid_corpus():
+        shown = upload(at, name, data, "application/octet-stream")
+        assert not shown.exception and not shown.error, name
+        assert any(c.value == f"Original: {w}×{h} px" for c in shown.caption), name
+        assert len(specs(shown)) == CHARTS, name
