@@ -632,7 +632,11 @@ def show_attention_tab(t: Translator, v: View) -> None:
     st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1]))
     left, right = st.columns([1, 2])
     with left:
-        block = st.slider(t("layer"), 1, cfg.depth, cfg.depth, key="layer")
+        if "layer" in st.session_state:  # a depth that shrank keeps the chosen block in range
+            st.session_state["layer"] = min(st.session_state["layer"], cfg.depth)
+        # A slider needs min < max: with one block it shows 1 of 1, disabled.
+        block = min(st.slider(t("layer"), 1, max(cfg.depth, 2), cfg.depth, key="layer", disabled=cfg.depth == 1),
+                    cfg.depth)  # fmt: skip
         heads = list(range(cfg.num_heads)) + ["mean"]
         head = st.selectbox(t("head"), heads, format_func=lambda h: t("mean_title") if h == "mean" else str(h + 1),
                             key="head")  # fmt: skip

@@ -119,6 +119,32 @@ def test_the_token_cap_is_refused_with_a_suggestion(at):
     assert len(animation(at)["frames"]) == 121
 
 
+# The parameter corpus, in order on one page: each a result or a message, never a traceback.
+# (settings, expected caption or error words, stride-animation frames afterwards)
+PARAMETER_CORPUS = [
+    (dict(patch_size=1), "81×81 grid of patches, N = 6561", 1024),  # frames thinned to every k-th window
+    (dict(patch_size=81), "1×1 grid of patches, N = 1", 1),  # P = image size: one token
+    (dict(embed_dim=130), "must be divisible by the number of heads 4", 1),  # last good settings stay
+    (dict(embed_dim=128, depth=1), "1×1 grid of patches", 1),
+    (dict(depth=12, patch_size=27), "3×3 grid of patches", 9),
+    (dict(depth=1, num_heads=1, embed_dim=8, img_h=128, img_w=128, patch_size=1), "N = 16384", 1024),  # the cap
+    (dict(img_w=129), "128×129 = 16512 patches is more than the limit of 16384", 1024),  # one column past it
+]
+
+
+def test_the_parameter_corpus_gives_a_result_or_a_message(at):
+    for settings, words, frames in PARAMETER_CORPUS:
+        for key, value in settings.items():
+            at.number_input(key=key).set_value(value).run()
+        assert not at.exception, settings
+        shown = [*(e.value for e in at.error), *(c.value for c in at.caption)]
+        assert any(words in text for text in shown), (settings, shown)
+        assert bool(at.error) == ("limit" in words or "divisible" in words), settings
+        assert len(animation(at)["frames"]) <= frames
+        explained = [i for i in at.info if "draws up to" in i.value or "needs every" in i.value or "N² =" in i.value]
+        assert len(specs(at)) + len(explained) == CHARTS, settings  # every view drawn, or a note says why not
+
+
 def widget_labels(at: AppTest) -> list[str]:
     widgets = [*at.radio, *at.selectbox, *at.number_input, *at.slider]
     return [w.label for w in widgets] + [tab.label for tab in at.tabs]

@@ -126,3 +126,36 @@ def test_clicking_a_patch_makes_it_the_attention_query(page):
     page.get_by_text("patch (1, 1)").first.wait_for(timeout=30_000)
     wait_for_app(page)
     shoot(page, "browser-attention-query")
+
+
+# The parameter corpus through the page: (label → value, in order), the text that must then show.
+LABELS = {"img_h": "Image height H", "img_w": "Image width W", "patch_size": "Patch size P",
+          "embed_dim": "Embedding dim D", "depth": "Depth (blocks)", "num_heads": "Heads"}  # fmt: skip
+BROWSER_CORPUS = [
+    ("p1", dict(patch_size=1), "81×81 grid of patches, N = 6561"),
+    ("p-image-size", dict(patch_size=81), "1×1 grid of patches, N = 1"),
+    ("d-not-divisible", dict(embed_dim=130), "must be divisible by the number of heads 4"),
+    ("depth1", dict(embed_dim=128, depth=1), None),  # the error goes away
+    ("depth12", dict(depth=12, patch_size=27), "3×3 grid of patches"),
+    ("token-cap", dict(depth=1, num_heads=1, embed_dim=8, img_h=128, img_w=128, patch_size=1), "N = 16384 tokens"),
+    ("past-token-cap", dict(img_w=129), "128×129 = 16512 patches is more than the limit of 16384"),
+]
+
+
+def test_the_parameter_corpus_shows_a_result_or_a_message(page):
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    for name, settings, words in BROWSER_CORPUS:
+        for key, value in settings.items():
+            box = page.get_by_label(LABELS[key], exact=True)
+            box.fill(str(value))
+            box.press("Enter")
+            page.wait_for_timeout(200)
+        if words is None:
+            page.wait_for_function("() => !document.querySelector('[data-testid=\"stAlertContentError\"]')",
+                                   timeout=60_000)  # fmt: skip
+        else:
+            page.get_by_text(words).first.wait_for(timeout=120_000)
+        wait_for_app(page, timeout=120_000)
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+        assert (errors.count() > 0) == ("limit" in (words or "") or "divisible" in (words or "")), name
+        shoot(page, f"browser-corpus-{name}")
