@@ -3,8 +3,9 @@
 - forward-pass time (median of repeated runs, with attention weights kept) for each preset;
 - ours (explicit softmax, weights kept) against SDPA and transformers' ViT eager, same weights;
 - the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
-- peak memory (ru_maxrss, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
-- the page's rerun time after changing P (Streamlit AppTest, model and trace not yet cached).
+- peak memory (VmHWM, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
+- the page end to end per preset (Streamlit AppTest: trace + every figure) and its figure JSON sizes;
+- upload → first chart and change → chart in headless Chromium (1 session, then 8).
 
 Numbers are printed as Markdown tables; nothing here is asserted.
 """
@@ -15,6 +16,7 @@ import argparse
 import statistics
 import time
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,24 +68,50 @@ def animation_sizes() -> None:
 
 
 def app_rerun_times() -> None:
+    """The page end to end (trace + every figure), per preset, and what it sends to the browser."""
+
     from streamlit.testing.v1 import AppTest
 
-    print("\n| page (AppTest) | seconds |")
-    print("|---|---:|")
-    start = time.perf_counter()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    print(f"| first run, article preset | {time.perf_counter() - start:.2f} |")
-    for label, key, value in [("P 27 → 9 (81 steps)", "patch_size", 9), ("P 9 → 3 (729 steps)", "patch_size", 3)]:
-        start = time.perf_counter()
-        at.number_input(key=key).set_value(value).run()
+    def charts(at) -> list[int]:
+        return [len(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+    print("\n| page (AppTest), settings not yet cached | run (s) | charts | all figure JSON (MB) | largest (MB) |")
+    print("|---|---:|---:|---:|---:|")
+
+    def row(label: str, seconds: float, at) -> None:
         assert not at.exception, at.exception
-        print(f"| {label} | {time.perf_counter() - start:.2f} |")
+        sizes = charts(at)
+        print(f"| {label} | {seconds:.2f} | {len(sizes)} | {sum(sizes) / 1e6:.2f} | {max(sizes) / 1e6:.2f} |")
+
     start = time.perf_counter()
-    at.selectbox(key="preset").set_value("vit_s16").run()
-    print(f"| preset → ViT-S/16 (196 steps) | {time.perf_counter() - start:.2f} |")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    row("first run, article preset (9 steps)", time.perf_counter() - start, at)
+    for preset, label in [("vit_s16", "preset → ViT-S/16 (196 steps)"), ("vit_b16", "preset → ViT-B/16 (196 steps)"),
+                          ("article", "preset → article (cached)")]:  # fmt: skip
+        start = time.perf_counter()
+        at.selectbox(key="preset").set_value(preset).run()
+        row(label, time.perf_counter() - start, at)
+    for label, value in [("P 27 → 9 (81 steps)", 9), ("P 9 → 3 (729 steps)", 3)]:
+        start = time.perf_counter()
+        at.number_input(key="patch_size").set_value(value).run()
+        row(label, time.perf_counter() - start, at)
     start = time.perf_counter()
     at.run()
-    print(f"| rerun, nothing changed (cached) | {time.perf_counter() - start:.2f} |")
+    row("rerun, nothing changed (cached)", time.perf_counter() - start, at)
+
+
+def browser_times() -> None:
+    """Upload → first chart in a real browser (one session, then 8 at once), where Chromium is installed."""
+    from scripts.load_test import CHROMIUM, load_test
+
+    if not Path(CHROMIUM).exists():
+        print(f"\n(browser timings skipped: no Chromium at {CHROMIUM})")
+        return
+    print("\n| browser sessions at once | upload → chart p50 (s) | change → chart p50 (s) | p95 (s) | errors |")
+    print("|---:|---:|---:|---:|---:|")
+    for sessions in (1, 8):
+        r = load_test(sessions)
+        print(f"| {sessions} | {r['upload_p50_s']} | {r['p50_s']} | {r['p95_s']} | {len(r['errors'])} |")
 
 
 def sdpa_logits(vit: VisionTransformer, x: torch.Tensor) -> torch.Tensor:
@@ -175,6 +203,7 @@ def main() -> None:
     animation_sizes()
     memory()
     app_rerun_times()
+    browser_times()
 
 
 if __name__ == "__main__":

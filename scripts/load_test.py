@@ -54,6 +54,15 @@ def peak_rss_mib(pid: int) -> float:
         return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (its share of the cores the browsers also use)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def picture(seed: int) -> bytes:
     buf = io.BytesIO()
     Image.effect_noise((200, 150), 40 + seed).convert("RGB").save(buf, format="PNG")
@@ -69,17 +78,30 @@ async def settle(page, text: str, timeout: float) -> None:
     )
 
 
-async def session(browser, url: str, k: int, timings: list[float], errors: list[str], timeout: float) -> None:
+async def session(
+    browser,
+    url: str,
+    k: int,
+    timings: list[float],
+    uploads: list[float],
+    errors: list[str],
+    timeout: float,
+    ramp: float = 0.0,
+) -> None:
+    await asyncio.sleep(k * ramp)  # students arrive over a few seconds, not in the same millisecond
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    context.set_default_timeout(timeout)
     page = await context.new_page()
     try:
-        await page.goto(url)
+        await page.goto(url, timeout=timeout)
         await settle(page, "3×3 grid", timeout)
         await page.get_by_text("Upload", exact=True).click()
         uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
         await uploader.wait_for(state="attached", timeout=timeout)
+        start = time.perf_counter()
         await uploader.set_input_files(files=[{"name": f"s{k}.png", "mimeType": "image/png", "buffer": picture(k)}])
         await settle(page, "Original: 200×150 px", timeout)
+        uploads.append(time.perf_counter() - start)
         for label, value, expect in CHANGES:
             box = page.get_by_label(label, exact=True)
             start = time.perf_counter()
@@ -95,33 +117,39 @@ async def session(browser, url: str, k: int, timings: list[float], errors: list[
         await context.close()
 
 
-async def run(url: str, sessions: int, timeout: float) -> tuple[list[float], list[str]]:
+async def run(url: str, sessions: int, timeout: float, ramp: float) -> tuple[list[float], list[float], list[str]]:
     from playwright.async_api import async_playwright
 
-    timings, errors = [], []
+    timings, uploads, errors = [], [], []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        await asyncio.gather(*(session(browser, url, k, timings, errors, timeout) for k in range(sessions)))
+        await asyncio.gather(
+            *(session(browser, url, k, timings, uploads, errors, timeout, ramp) for k in range(sessions))
+        )
         await browser.close()
-    return timings, errors
+    return timings, uploads, errors
 
 
-def load_test(sessions: int, timeout_s: float = 120.0) -> dict:
+def load_test(sessions: int, timeout_s: float = 120.0, ramp_s: float = 0.5) -> dict:
     """Run the classroom; returns the measured numbers (also printed as JSON by main)."""
     server, url = start_server()
     try:
         start = time.perf_counter()
-        timings, errors = asyncio.run(run(url, sessions, timeout_s * 1000))
+        timings, uploads, errors = asyncio.run(run(url, sessions, timeout_s * 1000, ramp_s))
         wall = time.perf_counter() - start
         peak = peak_rss_mib(server.pid)
+        server_cpu = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=20)
     p50 = round(statistics.median(timings), 2) if timings else None
     p95 = round(statistics.quantiles(timings, n=20)[18], 2) if len(timings) >= 2 else p50
     return {
-        "sessions": sessions, "changes": len(timings), "errors": errors, "wall_s": round(wall, 1), "p50_s": p50,
-        "p95_s": p95, "server_peak_rss_mib": round(peak),
+        "sessions": sessions, "ramp_s": ramp_s, "changes": len(timings), "errors": errors, "wall_s": round(wall, 1),
+        "p50_s": p50,
+        "p95_s": p95, "upload_p50_s": round(statistics.median(uploads), 2) if uploads else None,
+        "server_peak_rss_mib": round(peak), "server_cpu_s": round(server_cpu, 1),
+        "server_cpu_s_per_change": round(server_cpu / max(1, len(timings) + len(uploads)), 2),
     }  # fmt: skip
 
 
@@ -129,8 +157,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds any one wait may take")
+    ap.add_argument("--ramp", type=float, default=0.5, help="seconds between two sessions' arrivals")
     args = ap.parse_args()
-    print(json.dumps(load_test(args.sessions, args.timeout), indent=2))
+    print(json.dumps(load_test(args.sessions, args.timeout, args.ramp), indent=2))
 
 
 if __name__ == "__main__":
