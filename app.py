@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from vizlib import analysis, config, device, image, model
+from vizlib import analysis, config, device, export, image, lesson, model, urlstate
 from vizlib import weights as weights_lib
 from vizlib.figures import attention as attention_fig
 from vizlib.figures import cube3d as cube_fig
 from vizlib.figures import embedding as embedding_fig
 from vizlib.figures import inspector as inspector_fig
+from vizlib.figures import overview as overview_fig
 from vizlib.figures import paper as paper_fig
 from vizlib.figures import patches as patches_fig
 from vizlib.figures import sequence as sequence_fig
@@ -50,6 +51,19 @@ POS_GRID_MAX = 256  # most patches for the position-similarity grid of grids (N�
 CUBE_MAX = 1024  # most stride steps for the 3D view
 HEATMAP_MAX = (256, 384)  # most rows × columns of the token heatmap sent to the browser
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
+# Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
+PRESENTER_CSS = """<style>
+.stApp, .stApp p, .stApp li, .stApp label, .stApp input { color: #000 !important; }
+.stApp [data-testid="stMarkdownContainer"] p, .stApp [data-testid="stMarkdownContainer"] li { font-size: 1.45rem;
+  line-height: 1.55; }
+.stApp [data-testid="stCaptionContainer"] { font-size: 1.15rem; color: #222 !important; }
+.stApp h1 { font-size: 3rem !important; } .stApp h2 { font-size: 2.3rem !important; }
+.stApp h3 { font-size: 1.9rem !important; }
+.stApp button p, .stApp [data-baseweb="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+.stApp code, .stApp pre { font-size: 1.15rem !important; }
+.stApp [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
+</style>"""
+FIGURES: dict[str, object] = {}  # this run's figures by chart key, for the HTML download (each run starts afresh)
 
 
 # ---------------------------------------------------------------- cached loaders
@@ -371,11 +385,12 @@ def choose_model(t: Translator) -> tuple[tuple[config.ViTConfig, tuple[int, int]
     right.number_input(t("num_heads"), 1, 64, key="num_heads", on_change=mark_custom, disabled=fixed)
     if fixed:
         st.sidebar.caption(t("fixed_by_weights"))
-    seed = st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, value=0, key="seed", help=t("seed_help"),
-                                   disabled=fixed)  # fmt: skip
+    st.session_state.setdefault("seed", 0)  # defaults through the state, which a share link may also set
+    st.session_state.setdefault("fit_policy", "center_crop")
+    seed = st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, key="seed", help=t("seed_help"), disabled=fixed)
     policy = st.sidebar.selectbox(
-        t("fit_policy"), list(image.FIT_POLICIES), index=image.FIT_POLICIES.index("center_crop"),
-        format_func=lambda p: t(f"fit_{p}"), help=t("fit_policy_help"), key="fit_policy",
+        t("fit_policy"), list(image.FIT_POLICIES), format_func=lambda p: t(f"fit_{p}"), help=t("fit_policy_help"),
+        key="fit_policy",
     )  # fmt: skip
     snap = st.sidebar.selectbox(
         t("snap_policy"), list(image.SNAP_POLICIES), format_func=lambda p: t(f"snap_{p}"), help=t("snap_help"),
@@ -462,6 +477,14 @@ class View:
 
 
 def show_patch_tab(t: Translator, v: View, animation) -> None:
+    show_grid(t, v)
+    show_animation(t, v, animation)
+    show_inspector(t, v)
+    show_cube(t, v)
+
+
+def show_grid(t: Translator, v: View) -> None:
+    """The picture as uploaded, and as the model sees it with the patch grid on top."""
     cfg = v.cfg
     (H, W), (H2, W2), P = v.requested, cfg.img_size, cfg.patch_size
     Gh, Gw = cfg.grid
@@ -474,22 +497,33 @@ def show_patch_tab(t: Translator, v: View, animation) -> None:
     canvas = np.asarray(v.fitted) if v.snap == "crop" else v.pixels
     shaded = image.snap_regions((H, W), (H2, W2), v.snap)
     fig = patches_fig.patch_grid_figure(canvas, P, grid_size=(H2, W2), shaded=shaded)
-    right.plotly_chart(fig, key="patch_grid", config=PLOTLY_CONFIG)
+    chart(fig, "patch_grid", where=right)
     right.caption(t("patch_grid_caption", P=P, Gh=Gh, Gw=Gw, N=Gh * Gw))
+
+
+def show_animation(t: Translator, v: View, animation) -> None:
+    cfg = v.cfg
+    Gh, Gw = cfg.grid
     st.subheader(t("anim_header"))
-    st.markdown(t("anim_explain", P=P, D=cfg.embed_dim, N=Gh * Gw))
-    st.plotly_chart(animation, key="stride_animation", config=PLOTLY_CONFIG)
+    st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw))
+    chart(animation, "stride_animation")
+    if st.session_state.get("presenter"):
+        st.caption(t("presenter_colours"))
     row_step = patches_fig.frame_row_step(cfg.grid)
     if row_step > 1:
         st.caption(t("anim_row_step", k=row_step, N=Gh * Gw, max=patches_fig.MAX_FRAMES))
-    show_inspector(t, v)
+
+
+def show_cube(t: Translator, v: View) -> None:
+    cfg = v.cfg
+    Gh, Gw = cfg.grid
     st.subheader(t("cube_header"))
     if Gh * Gw > CUBE_MAX:
         st.info(t("cube_too_many", N=Gh * Gw, max=CUBE_MAX))
         return
-    st.markdown(t("cube_explain", P=P, D=cfg.embed_dim))
+    st.markdown(t("cube_explain", P=cfg.patch_size, D=cfg.embed_dim))
     cube = get_cube(cfg, v.weights, v.key, v.snap, t.lang, v.pixels, v.colours)
-    st.plotly_chart(cube, key="cube3d", config=PLOTLY_CONFIG)
+    chart(cube, "cube3d")
 
 
 def step_by(delta: int, last: int) -> None:
@@ -513,13 +547,13 @@ def show_inspector(t: Translator, v: View) -> None:
     patch_pixels = v.pixels[r * P : (r + 1) * P, c * P : (c + 1) * P]  # (P, P, 3)
     titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
     window = inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles)
-    st.plotly_chart(window, key="inspector_window", config=PLOTLY_CONFIG)
+    chart(window, "inspector_window")
     shown = min(KERNELS_SHOWN, D)
     kernels = v.vit.patch_embed.proj.weight[:shown].detach().cpu().numpy()  # (K, 3, P, P)
     titles = [t("kernel_title", d=d, y=float(step.output[d])) for d in range(shown)]
-    st.plotly_chart(inspector_fig.kernels_figure(kernels, titles), key="inspector_kernels", config=PLOTLY_CONFIG)
+    chart(inspector_fig.kernels_figure(kernels, titles), "inspector_kernels")
     strip = inspector_fig.output_strip_figure(step.output.numpy(), t("output_strip", D=D, r=r, c=c), list(range(shown)))
-    st.plotly_chart(strip, key="inspector_output", config=PLOTLY_CONFIG)
+    chart(strip, "inspector_output")
     st.caption(t("inspector_check", r=r, c=c, diff=f"{analysis.step_difference(step, v.trace.patch_grid):.1e}"))
 
 
@@ -542,7 +576,7 @@ def show_embedding_tab(t: Translator, v: View) -> None:
     r, c = st.session_state["tok_r"], st.session_state["tok_c"]
     titles = (t("pca_title_input"), t("pca_title_grid", Gh=Gh, Gw=Gw))
     fig = embedding_fig.pca_grid_figure(v.pixels, P, v.colours, titles, selected=(r, c))
-    st.plotly_chart(fig, key="pca_grid", config=PLOTLY_CONFIG, on_select=pick_token, selection_mode="points")
+    chart(fig, "pca_grid", on_select=pick_token, selection_mode="points")
     pick_r, pick_c, _ = st.columns([1, 1, 4])
     pick_r.number_input(t("token_row"), 0, Gh - 1, key="tok_r")
     pick_c.number_input(t("token_col"), 0, Gw - 1, key="tok_c")
@@ -552,16 +586,16 @@ def show_embedding_tab(t: Translator, v: View) -> None:
     window, vector = analysis.token_patch(trace.inputs, trace.patch_grid, r, c)  # (3, P, P), (D,)
     titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
     patch = inspector_fig.window_figure(patch_pixels, window.numpy(), titles)
-    st.plotly_chart(patch, key="token_patch", config=PLOTLY_CONFIG)
+    chart(patch, "token_patch")
     strip = inspector_fig.output_strip_figure(vector.numpy(), t("output_strip", D=D, r=r, c=c))
-    st.plotly_chart(strip, key="token_vector", config=PLOTLY_CONFIG)
+    chart(strip, "token_vector")
     tokens = trace.patch_tokens[0]  # (N, D)
     shown, row_step, col_step = analysis.display_downsample(tokens, *HEATMAP_MAX)
     title = t("tokens_title", N=tokens.shape[0], D=D)
     heat = embedding_fig.token_heatmap(
         shown.numpy(), row_step, col_step, title, (t("tokens_x"), t("tokens_y")), selected_row=token
     )
-    st.plotly_chart(heat, key="tokens", config=PLOTLY_CONFIG)
+    chart(heat, "tokens")
     if row_step > 1 or col_step > 1:
         st.caption(t("tokens_downsampled", r=row_step, c=col_step))
     show_sequence(t, v)
@@ -579,7 +613,7 @@ def show_sequence(t: Translator, v: View) -> None:
     titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), t("seq_cls", T=N + 1, D=D),
               t("seq_pos", T=N + 1, D=D), t("seq_sum", T=N + 1, D=D)]  # fmt: skip
     fig = sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles)
-    st.plotly_chart(fig, key="sequence", config=PLOTLY_CONFIG)
+    chart(fig, "sequence")
 
 
 def show_proof_tab(t: Translator, v: View, proof: analysis.Proof) -> None:
@@ -611,11 +645,13 @@ def pick_query() -> None:
         st.session_state["q_kind"], st.session_state["q_r"], st.session_state["q_c"] = "patch", r, c
 
 
-def show_attention_tab(t: Translator, v: View) -> None:
+def show_attention_tab(t: Translator, v: View, compact: bool = False) -> None:
+    """Attention for a chosen query; ``compact`` (the lesson) leaves out the block × head grid and raw matrix."""
     trace, cfg = v.trace, v.cfg
     Gh, Gw = cfg.grid
     T = cfg.num_patches + 1
-    st.markdown(t("attn_explain"))
+    if not compact:
+        st.markdown(t("attn_explain"))
     st.session_state["grid_w"] = Gw
     for key, top in (("q_r", Gh - 1), ("q_c", Gw - 1)):
         st.session_state[key] = min(st.session_state.get(key, 0), top)
@@ -632,19 +668,23 @@ def show_attention_tab(t: Translator, v: View) -> None:
     st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1]))
     left, right = st.columns([1, 2])
     with left:
-        if "layer" in st.session_state:  # a depth that shrank keeps the chosen block in range
-            st.session_state["layer"] = min(st.session_state["layer"], cfg.depth)
-        # A slider needs min < max: with one block it shows 1 of 1, disabled.
-        block = min(st.slider(t("layer"), 1, max(cfg.depth, 2), cfg.depth, key="layer", disabled=cfg.depth == 1),
-                    cfg.depth)  # fmt: skip
+        # A depth that shrank keeps the chosen block in range; a slider needs min < max, so with one
+        # block it shows 1 of 2, disabled.
+        st.session_state["layer"] = min(st.session_state.get("layer", cfg.depth), cfg.depth)
+        block = min(st.slider(t("layer"), 1, max(cfg.depth, 2), key="layer", disabled=cfg.depth == 1), cfg.depth)
         heads = list(range(cfg.num_heads)) + ["mean"]
+        if st.session_state.get("head", "mean") not in heads:  # fewer heads than before, or a link's head
+            st.session_state["head"] = "mean"
         head = st.selectbox(t("head"), heads, format_func=lambda h: t("mean_title") if h == "mean" else str(h + 1),
                             key="head")  # fmt: skip
         chosen = analysis.pick_head(maps[block - 1], head)  # (Gh, Gw)
         title = t("enlarged_title", b=block, h=t("mean_title") if head == "mean" else head + 1)
         fig = attention_fig.overlay_figure(v.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title)
-        st.plotly_chart(fig, key="query_picker", config=PLOTLY_CONFIG, on_select=pick_query, selection_mode="points")
+        chart(fig, "query_picker", on_select=pick_query, selection_mode="points")
         st.caption(t("click_to_query"))
+    if compact:
+        show_rollout(t, v, query, patch, alpha, where=right)
+        return
     with right:
         thumb = image.grid_thumbnail(v.pixels, cfg.grid)
         grid_maps = analysis.with_mean_heads(maps)  # (depth, nh + 1, Gh, Gw)
@@ -652,7 +692,7 @@ def show_attention_tab(t: Translator, v: View) -> None:
         rows_labels = [t("block_short", b=b + 1) for b in range(cfg.depth)]
         fig = attention_fig.layer_head_figure(thumb, grid_maps.numpy(), rows_labels, cols, alpha)
         st.markdown(t("grid_title"))
-        st.plotly_chart(fig, key="layer_head_grid", config=PLOTLY_CONFIG)
+        chart(fig, "layer_head_grid")
     show_raw_matrix(t, v, block, head)
     show_rollout(t, v, query, patch, alpha)
     if v.weights == RANDOM:
@@ -669,12 +709,17 @@ def show_raw_matrix(t: Translator, v: View, block: int, head) -> None:
     shown, step, _ = analysis.display_downsample(matrix, MATRIX_MAX, MATRIX_MAX)
     title = t("raw_title", b=block, h=t("mean_title") if head == "mean" else head + 1, T=matrix.shape[0])
     fig = attention_fig.matrix_figure(shown.numpy(), step, title, (t("raw_queries"), t("raw_keys")))
-    st.plotly_chart(fig, key="raw_matrix", config=PLOTLY_CONFIG)
+    chart(fig, "raw_matrix")
     if step > 1:
         st.caption(t("tokens_downsampled", r=step, c=step))
 
 
-def show_rollout(t: Translator, v: View, query: int, patch, alpha: float) -> None:
+def show_rollout(t: Translator, v: View, query: int, patch, alpha: float, where=None) -> None:
+    with where or st.container():
+        _show_rollout(t, v, query, patch, alpha)
+
+
+def _show_rollout(t: Translator, v: View, query: int, patch, alpha: float) -> None:
     st.subheader(t("rollout_header"))
     st.markdown(t("rollout_explain"))
     if v.trace.attentions is None:
@@ -687,7 +732,7 @@ def show_rollout(t: Translator, v: View, query: int, patch, alpha: float) -> Non
     rollout = analysis.attention_rollout(v.trace.attentions, fusion, discard)  # (1, T, T)
     query_map = analysis.rollout_map(rollout, query, v.cfg.grid)  # (Gh, Gw)
     fig = attention_fig.overlay_figure(v.pixels, query_map.numpy(), v.cfg.patch_size, alpha, patch, False)
-    st.plotly_chart(fig, key="rollout", config=PLOTLY_CONFIG)
+    chart(fig, "rollout")
 
 
 def show_paper_tab(t: Translator, v: View) -> None:
@@ -697,14 +742,14 @@ def show_paper_tab(t: Translator, v: View) -> None:
     with left:
         comps = analysis.filter_components(v.vit.patch_embed.proj.weight.detach().cpu())  # (k, 3, P, P)
         fig = paper_fig.filter_tiles_figure(comps.numpy(), t("fig7_filters", k=comps.shape[0]))
-        st.plotly_chart(fig, key="fig7_filters", config=PLOTLY_CONFIG)
+        chart(fig, "fig7_filters")
         st.caption(t("fig7_filters_caption"))
     with centre:
         if cfg.num_patches <= POS_GRID_MAX:
             sim = analysis.pos_embed_similarity(v.vit.pos_embed.detach().cpu(), cfg.grid)  # (Gh, Gw, Gh, Gw)
             axes = (t("fig7_pos_x"), t("fig7_pos_y"))
             fig = paper_fig.pos_similarity_figure(sim.numpy(), t("fig7_pos"), axes)
-            st.plotly_chart(fig, key="fig7_pos", config=PLOTLY_CONFIG)
+            chart(fig, "fig7_pos")
             st.caption(t("fig7_pos_caption"))
         else:
             st.info(t("fig7_pos_too_many", N=cfg.num_patches, max=POS_GRID_MAX))
@@ -715,7 +760,7 @@ def show_paper_tab(t: Translator, v: View) -> None:
             distances = analysis.mean_attention_distance(v.trace.attentions, cfg.grid, cfg.patch_size)  # (depth, nh)
             axes = (t("fig7_dist_x"), t("fig7_dist_y"))
             fig = paper_fig.distance_figure(distances.numpy(), t("fig7_dist"), axes, t("head"))
-            st.plotly_chart(fig, key="fig7_distance", config=PLOTLY_CONFIG)
+            chart(fig, "fig7_distance")
             st.caption(t("fig7_dist_caption"))
 
 
@@ -743,11 +788,196 @@ def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -
     return t(f"class_{labels[i]}") if weights.startswith(SHAPES) else labels[i]
 
 
+# ---------------------------------------------------------------- classroom: share links, lesson, downloads
+
+
+def chart(fig, key: str, where=None, **kwargs):
+    """Draw a figure (restyled in presenter view) and keep it for this run's HTML download."""
+    FIGURES[key] = fig
+    shown = overview_fig.presenter(fig) if st.session_state.get("presenter") else fig
+    return (where or st).plotly_chart(shown, key=key, config=PLOTLY_CONFIG, **kwargs)
+
+
+def restore_from_url() -> list[urlstate.Problem]:
+    """On a session's first run: the settings a share link carries, applied before any widget exists.
+
+    Invalid or unknown parameters are skipped (their defaults stay) and returned for a notice."""
+    s = st.session_state
+    state, problems = urlstate.parse(st.query_params.to_dict(), tuple({**SAMPLES, **SHAPE_SAMPLES}))
+    if state.get("weights") == SHAPES and shapes_meta() is None:
+        problems.append(urlstate.Problem("weights", SHAPES, "invalid"))
+        state.pop("weights")
+    weights = state.get("weights", RANDOM)
+    numbers = {key: state.pop(key) for key in NUMBER_KEYS if key in state}
+    if weights == SHAPES:  # the checkpoint's own shape; only its patch size can change
+        own = config.ViTConfig(**shapes_meta()["config"])
+        defaults = {"img_h": own.img_size[0], "img_w": own.img_size[1], "patch_size": own.patch_size,
+                    "embed_dim": own.embed_dim, "depth": own.depth, "num_heads": own.num_heads}  # fmt: skip
+        numbers = {key: value for key, value in numbers.items() if key == "patch_size"}
+    else:
+        preset = PRESETS.get(state.get("preset", "article"), PRESETS["article"])
+        defaults = {key: preset[field][i] if i is not None else preset[field]
+                    for key, (field, i) in NUMBER_KEYS.items()}  # fmt: skip
+    if weights == PRETRAINED:
+        numbers = {}  # the checkpoint brings its own numbers when it loads
+    if (problem := urlstate.check_numbers(numbers, defaults)) is not None:
+        problems.append(problem)
+    s.update(state)
+    s.update({**defaults, **numbers})
+    s["preset"] = CUSTOM if {**defaults, **numbers} != defaults else state.get("preset", "article")
+    if weights == SHAPES and "sample" not in state and SHAPE_SAMPLES:
+        s["sample"] = next(iter(SHAPE_SAMPLES))
+    if weights == PRETRAINED and "hub_id" in state:
+        load_hub_model()  # a failure shows as the weights error, with random weights meanwhile
+    if "sample" in state or weights == SHAPES:
+        s["source"] = "sample"
+    return problems
+
+
+def url_notice(t: Translator, problems: list[urlstate.Problem]) -> None:
+    items = [t(f"url_{p.reason}", name=p.name, value=p.value) for p in problems]
+    st.warning(t("url_notice", items="".join(f"\n- {item}" for item in items)), icon=":material/link_off:")
+
+
+def write_url() -> None:
+    """Put the page's state in the address bar (only when it changed), so the link is always current."""
+    s = st.session_state
+    state = {key: s[key] for key, _ in urlstate.FIELDS.values() if key in s}
+    state.update({key: s[key] for key in ("q_kind", "q_r", "q_c") if key in s})
+    if s.get("source") == "upload":
+        state.pop("sample", None)  # an uploaded picture cannot travel in a link
+    if s.get("weights") != PRETRAINED:
+        state.pop("hub_id", None)
+    if s.get("mode") != "lesson":
+        state.pop("lesson_step", None)
+    params = urlstate.encode(state)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+
+
+def choose_mode(t: Translator) -> str:
+    s = st.session_state
+    s.setdefault("mode", "explore")
+    s.setdefault("lesson_step", 1)
+    mode = st.sidebar.radio(t("mode"), list(urlstate.MODES), format_func=lambda m: t(f"mode_{m}"), key="mode",
+                            horizontal=True)  # fmt: skip
+    st.sidebar.toggle(t("presenter"), key="presenter", help=t("presenter_help"))
+    st.sidebar.caption(t("share_caption"))
+    return mode
+
+
+def lesson_go(delta: int) -> None:
+    """Callback of Back / Next."""
+    s = st.session_state
+    s["lesson_step"] = min(max(1, s.get("lesson_step", 1) + delta), len(lesson.STEPS))
+
+
+def try_patch_size(P: int) -> None:
+    """Callback of a lesson button: another patch size (as if typed in the sidebar)."""
+    st.session_state["patch_size"] = P
+    if st.session_state.get("weights", RANDOM) == RANDOM:
+        st.session_state["preset"] = CUSTOM
+
+
+def show_lesson(t: Translator, v: View, animation, proof: analysis.Proof) -> None:
+    """The article's story in seven steps: the text, the view it talks about, Back / Next."""
+    n = len(lesson.STEPS)
+    k = min(max(1, int(st.session_state.get("lesson_step", 1))), n)
+    step = lesson.STEPS[k - 1]
+    nums = lesson.numbers(v.cfg)
+    st.progress(k / n)
+    st.subheader(t("lesson_header", k=k, n=n, title=t(f"lesson_{step.id}_title", **nums)))
+    back, forward, _ = st.columns([1, 1, 3])
+    back.button(t("lesson_back"), key="lesson_back", on_click=lesson_go, args=(-1,), disabled=k == 1,
+                shortcut="left", width="stretch")  # fmt: skip
+    forward.button(t("lesson_next"), key="lesson_next", on_click=lesson_go, args=(1,), disabled=k == n,
+                   shortcut="right", type="primary", width="stretch")  # fmt: skip
+    labels = [t(key, depth=v.cfg.depth) for key in lesson.OVERVIEW_BOXES]
+    D, N, T = v.cfg.embed_dim, v.cfg.num_patches, v.cfg.num_patches + 1
+    arrows = [f"({N}, 3·{v.cfg.patch_size}²)", f"({N}, {D})", f"({T}, {D})", f"CLS ({D})"]
+    chart(overview_fig.overview_figure(labels, arrows, step.boxes), "overview")
+    st.markdown(t(f"lesson_{step.id}_body", **nums))
+    if step.id == "grid":
+        show_grid(t, v)
+    elif step.id == "window":
+        show_inspector(t, v)
+    elif step.id == "stride":
+        show_animation(t, v, animation)
+    elif step.id == "proof":
+        show_proof_tab(t, v, proof)
+    elif step.id == "sequence":
+        show_sequence(t, v)
+    elif step.id == "attention":
+        show_attention_tab(t, v, compact=True)
+    else:
+        show_scaling(t, v)
+    with st.expander(t("code_panel"), expanded=step.id in ("window", "stride", "proof", "sequence")):
+        st.code(lesson.code_text(v.cfg), language="python", wrap_lines=True)
+        st.caption(t("code_caption"))
+    st.caption(t("lesson_keys") if k < n else t("lesson_done"))
+
+
+def show_scaling(t: Translator, v: View) -> None:
+    rows = lesson.patch_size_table(v.cfg)
+    table = [
+        {t("cost_P"): r.P, t("cost_grid"): f"{r.grid[0]}×{r.grid[1]}", t("cost_N"): r.N, t("cost_L"): r.L,
+         t("cost_attention"): r.attention, t("cost_params"): r.params,
+         t("cost_note"): t("cost_now") if r.P == v.cfg.patch_size else
+         (t("cost_over", max=config.MAX_TOKENS) if r.over_cap else "")}
+        for r in rows
+    ]  # fmt: skip
+    st.dataframe(table, hide_index=True)
+    cols = st.columns(len(rows))
+    for col, r in zip(cols, rows, strict=True):
+        col.button(t("try_p", P=r.P), key=f"try_p_{r.P}", on_click=try_patch_size, args=(r.P,),
+                   disabled=r.over_cap or r.P == v.cfg.patch_size, width="stretch")  # fmt: skip
+
+
+def show_downloads(t: Translator, v: View) -> None:
+    """The stride animation as a GIF, any figure on the page as HTML, the tensors as .npy."""
+    cfg = v.cfg
+    Gh, Gw = cfg.grid
+    with st.expander(t("downloads"), icon=":material/download:"):
+        gif, html, arrays = st.columns(3)
+        row_step = patches_fig.frame_row_step(cfg.grid)
+        frames = len(range(0, Gh, row_step)) * Gw
+        pixels, colours, P = v.pixels, v.colours, cfg.patch_size
+        gif.download_button(t("dl_gif"), lambda: export.stride_gif(pixels, P, colours, row_step), "stride.gif",
+                            "image/gif", key="dl_gif", on_click="ignore", icon=":material/gif_box:")  # fmt: skip
+        W, H = export.gif_size(*cfg.img_size)
+        gif.caption(t("dl_gif_caption", n=frames, W=W, H=H) + (" " + t("anim_row_step", k=row_step, N=Gh * Gw,
+                    max=patches_fig.MAX_FRAMES) if row_step > 1 else ""))  # fmt: skip
+        keys = [key for key in FIGURES if f"fig_{key}" in t.table]
+        if keys:
+            key = html.selectbox(t("dl_figure"), keys, format_func=lambda k: t(f"fig_{k}"), key="dl_figure_key")
+            fig = FIGURES.get(key, FIGURES[keys[0]])
+            html.download_button(t("dl_html"), lambda: export.figure_html(fig), f"{key}.html", "text/html",
+                                 key="dl_html", on_click="ignore", icon=":material/html:")  # fmt: skip
+            html.caption(t("dl_html_caption"))
+        trace = v.trace
+        meta = export.config_json(cfg, weights=v.weights, fit_policy=v.policy, snap=v.snap,
+                                  requested_size=list(v.requested))  # fmt: skip
+        arrays.download_button(t("dl_arrays"), lambda: export.arrays_zip(export.trace_arrays(trace), meta),
+                               "vit_tensors.zip", "application/zip", key="dl_arrays", on_click="ignore",
+                               icon=":material/data_array:")  # fmt: skip
+        attention = t("dl_attention_full") if trace.attentions is not None else t("dl_attention_rows")
+        arrays.caption(t("dl_arrays_caption", D=cfg.embed_dim, Gh=Gh, Gw=Gw, attention=attention))
+
+
 def main() -> None:
     st.set_page_config(page_title=Translator(st.session_state.get("lang", "en"))("app_title"), layout="wide")
+    if "url_restored" not in st.session_state:  # a share link's settings, once per session
+        st.session_state["url_problems"] = restore_from_url()
+        st.session_state["url_restored"] = True
     t = choose_language()
+    mode = choose_mode(t)
+    if st.session_state.get("presenter"):
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
     st.title(t("app_title"))
-    st.markdown(t("app_intro"))
+    if problems := st.session_state.pop("url_problems", None):
+        url_notice(t, problems)
+    if mode != "lesson":
+        st.markdown(t("app_intro"))
     (cfg, requested), policy, snap, dev, weights = choose_model(t)
     data, name = choose_image(t)
     weights_badge(t, weights, cfg)
@@ -766,21 +996,27 @@ def main() -> None:
         proof = get_proof(cfg, dev, weights, key, snap, trace.inputs)
     v = View(cfg, requested, policy, snap, img, fitted, pixels, colours, trace, get_model(cfg, dev, weights), key,
              weights)  # fmt: skip
-    show_summary(t, cfg, seconds, dev)
-    labels = ["tab_patches", "tab_embedding", "tab_proof", "tab_attention", "tab_paper", "tab_output"]
-    tabs = st.tabs([t(label) for label in labels])
-    with tabs[0]:
-        show_patch_tab(t, v, animation)
-    with tabs[1]:
-        show_embedding_tab(t, v)
-    with tabs[2]:
-        show_proof_tab(t, v, proof)
-    with tabs[3]:
-        show_attention_tab(t, v)
-    with tabs[4]:
-        show_paper_tab(t, v)
-    with tabs[5]:
-        show_output_tab(t, v)
+    if mode == "lesson":
+        show_lesson(t, v, animation, proof)
+        show_summary(t, cfg, seconds, dev)
+    else:
+        show_summary(t, cfg, seconds, dev)
+        labels = ["tab_patches", "tab_embedding", "tab_proof", "tab_attention", "tab_paper", "tab_output"]
+        tabs = st.tabs([t(label) for label in labels])
+        with tabs[0]:
+            show_patch_tab(t, v, animation)
+        with tabs[1]:
+            show_embedding_tab(t, v)
+        with tabs[2]:
+            show_proof_tab(t, v, proof)
+        with tabs[3]:
+            show_attention_tab(t, v)
+        with tabs[4]:
+            show_paper_tab(t, v)
+        with tabs[5]:
+            show_output_tab(t, v)
+    show_downloads(t, v)
+    write_url()
 
 
 main()

@@ -11,6 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, png_bytes
+from vizlib import export
 from vizlib.model import VisionTransformer
 
 APP = str(ROOT / "app.py")
@@ -425,3 +426,116 @@ def test_odd_but_valid_pictures_are_accepted_upright(at):
         assert not shown.exception and not shown.error, name
         assert any(c.value == f"Original: {w}×{h} px" for c in shown.caption), name
         assert len(specs(shown)) == CHARTS, name
+
+
+# ---------------------------------------------------------------- classroom: lesson, share links, presenter, downloads
+
+
+def lesson_header(at: AppTest) -> str:
+    return next(h.value for h in at.subheader if "7" in h.value)
+
+
+@pytest.mark.parametrize("lang, header", [("en", "Step {k} of 7"), ("ja", "ステップ {k} / 7")])
+def test_every_lesson_step_renders_in_both_languages(at, lang, header):
+    at.radio(key="lang").set_value(lang).run()
+    at.radio(key="mode").set_value("lesson").run()
+    bodies = set()
+    for k in range(1, 8):
+        assert not at.exception and not at.error, k
+        assert lesson_header(at).startswith(header.format(k=k))
+        assert len(at.get("plotly_chart")) >= 2 or k in (4, 7), k  # the overview and the step's view
+        texts = " ".join(m.value for m in at.markdown)
+        bodies.add(texts)
+        if lang == "ja":
+            assert JAPANESE.search(lesson_header(at)) and JAPANESE.search(texts)
+        if k < 7:
+            at.button(key="lesson_next").click().run()
+    assert len(bodies) == 7  # each step says something different
+    assert at.button(key="lesson_next").disabled and not at.button(key="lesson_back").disabled
+    at.button(key="lesson_back").click().run()
+    assert lesson_header(at).startswith(header.format(k=6))
+
+
+def test_the_code_panel_shows_the_numbers_the_user_chose(at):
+    at.radio(key="mode").set_value("lesson").run()
+    at.number_input(key="patch_size").set_value(9).run()
+    at.number_input(key="embed_dim").set_value(64).run()
+    code = at.code[0].value
+    assert "nn.Conv2d(in_channels=3, out_channels=64, kernel_size=9, stride=9)" in code
+    assert "# (1, 64, 9, 9)" in code and "# (1, 81, 64)" in code and "nn.Linear(243, 64)" in code
+
+
+def test_the_last_lesson_step_tries_other_patch_sizes(at):
+    at.radio(key="mode").set_value("lesson").run()
+    for _ in range(6):
+        at.button(key="lesson_next").click().run()
+    table = at.dataframe[0].value
+    assert list(table.iloc[:, 0]) == [6, 13, 27, 54] and list(table.iloc[:, 2]) == [169, 36, 9, 1]
+    assert list(table.iloc[:, -1]) == ["", "", "← now", ""]
+    at.button(key="try_p_13").click().run()
+    assert not at.exception and at.session_state["patch_size"] == 13 and lesson_header(at).startswith("Step 7")
+    table = at.dataframe[0].value
+    assert list(table.iloc[:, 0]) == [3, 6, 13, 26, 52] and list(table.iloc[:, -1]) == ["", "", "← now", "", ""]
+
+
+def app_with_url(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(params)
+    return at.run()
+
+
+def test_a_share_link_opens_exactly_that_state():
+    at = app_with_url({"lang": "ja", "P": "9", "D": "64", "heads": "2", "depth": "3", "seed": "5", "fit": "stretch",
+                       "snap": "pad", "sample": "coffee", "q": "1,2", "layer": "2", "head": "2"})  # fmt: skip
+    assert not at.exception and not at.warning and not at.error
+    s = at.session_state
+    assert (s["patch_size"], s["embed_dim"], s["num_heads"], s["depth"], s["seed"]) == (9, 64, 2, 3, 5)
+    assert (s["fit_policy"], s["snap"], s["sample"], s["preset"]) == ("stretch", "pad", "coffee", "custom")
+    assert len(animation(at)["frames"]) == 81
+    assert any("パッチ (1, 2)" in m.value for m in at.markdown)  # the query, in Japanese
+    assert "ブロック 2・ヘッド 2" in str(specs(at))  # block 2, head 2
+    assert at.query_params["P"] == "9" and at.query_params["q"] == "1,2"  # and the URL stays current
+
+
+def test_a_share_link_opens_the_lesson_at_its_step():
+    at = app_with_url({"mode": "lesson", "step": "5", "presenter": "1"})
+    assert not at.exception and lesson_header(at).startswith("Step 5 of 7")
+    at.button(key="lesson_next").click().run()
+    assert at.query_params["step"] == "6"
+
+
+def test_a_link_with_garbage_opens_the_defaults_with_a_notice():
+    at = app_with_url({"P": "banana", "zoom": "3", "D": "130", "lang": "xx", "sample": "../../etc/passwd"})
+    assert not at.exception and not at.error
+    (notice,) = at.warning
+    for words in ("`P=banana`", "`zoom` (unknown setting)", "`lang=xx`", "divisible", "sample="):
+        assert words in notice.value, words
+    assert len(animation(at)["frames"]) == 9 and at.session_state["embed_dim"] == 128  # the article's defaults
+    at.run()
+    assert not at.warning  # said once
+
+
+def test_the_url_follows_the_page():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.number_input(key="patch_size").set_value(3).run()
+    assert at.query_params["P"] == "3" and at.query_params["preset"] == "custom"
+    upload(at, "stripes.png", gradient_png())
+    assert "sample" not in at.query_params  # an uploaded picture cannot travel in a link
+
+
+def test_presenter_view_restyles_the_figures(at):
+    plain = animation(at)["frames"][1]["layout"]["shapes"]
+    at.toggle(key="presenter").set_value(True).run()
+    assert not at.exception
+    styled = animation(at)["frames"][1]["layout"]["shapes"]
+    assert [s["line"]["width"] for s in styled] == [max(2.0, 2 * s["line"]["width"]) for s in plain]
+    assert "#00c853" not in json.dumps(styled) and any("presenter" in str(m.value).lower() or "プレゼンター" in
+                                                       str(m.value) for m in at.caption)  # fmt: skip
+
+
+def test_downloads_are_offered(at):
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Stride animation (GIF)", "Figure as HTML (opens offline)",
+                      "Tensors (.npy) and config (JSON), zipped"]  # fmt: skip
+    W, H = export.gif_size(81, 81)
+    assert any(f"9 frames of {W}×{H} px" in c.value for c in at.caption)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
+import time
 
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import shoot, wait_for_app
+from tests.browser.conftest import ARTIFACTS, shoot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -159,3 +161,36 @@ def test_the_parameter_corpus_shows_a_result_or_a_message(page):
         assert page.locator('[data-testid="stException"]').count() == 0, name
         assert (errors.count() > 0) == ("limit" in (words or "") or "divisible" in (words or "")), name
         shoot(page, f"browser-corpus-{name}")
+
+
+def test_walk_the_lesson_in_japanese_with_next_and_the_keyboard(page):
+    start = time.perf_counter()
+    page.get_by_text("日本語", exact=True).click()
+    page.get_by_text("授業（7 ステップ）", exact=True).click()
+    for k in range(1, 8):
+        page.get_by_text(f"ステップ {k} / 7", exact=False).first.wait_for(timeout=60_000)
+        wait_for_app(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, k
+        shoot(page, f"browser-lesson-{k}")
+        if k < 7:
+            page.get_by_test_id("stBaseButton-primary").filter(has_text="次へ").click()  # the lesson's Next
+    walk = time.perf_counter() - start
+    (ARTIFACTS / "lesson-walk.json").write_text(json.dumps({"steps": 7, "seconds": round(walk, 1)}))
+    page.locator("body").press("ArrowLeft")  # the ← shortcut goes back a step
+    page.get_by_text("ステップ 6 / 7", exact=False).first.wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: "step=6" in url and "lang=ja" in url, timeout=30_000)  # the share link follows
+
+
+def test_presenter_view_at_projector_size(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/?mode=lesson&step=3&presenter=1")
+        page.get_by_text("Step 3 of 7", exact=False).first.wait_for(timeout=60_000)
+        wait_for_app(page)
+        body = page.get_by_text("The stride equals the kernel size", exact=False).first
+        size = body.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+        assert size >= 22  # px, against Streamlit's 16
+        page.screenshot(path=ARTIFACTS / "browser-presenter-1280x720.png")
+    finally:
+        context.close()

@@ -1,0 +1,78 @@
+"""The lesson: its code panel runs and says the true shapes, its cost table is right, its texts exist."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from vizlib import lesson
+from vizlib.config import MAX_TOKENS, ViTConfig
+from vizlib.i18n import Translator
+from vizlib.model import VisionTransformer
+
+CONFIGS = [
+    ViTConfig(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4),
+    ViTConfig(img_size=(224, 224), patch_size=16, embed_dim=384, depth=12, num_heads=6),
+    ViTConfig(img_size=(32, 64), patch_size=8, embed_dim=24, depth=1, num_heads=3),
+]
+SHAPE = re.compile(r"^\((\d+(?:, \d+)*)\)")
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.img_size}-P{c.patch_size}-D{c.embed_dim}")
+def test_the_code_panel_runs_and_each_comment_is_the_shape_it_makes(cfg):
+    H, W = cfg.img_size
+    T, D = cfg.num_patches + 1, cfg.embed_dim
+    ns = {"image": torch.randn(1, 3, H, W), "cls_token": torch.randn(1, 1, D), "pos_embed": torch.randn(1, T, D),
+          "encoder": torch.nn.TransformerEncoder(
+              torch.nn.TransformerEncoderLayer(D, cfg.num_heads, batch_first=True), num_layers=1)}  # fmt: skip
+    checked = 0
+    for code, comment in lesson.code_lines(cfg):
+        exec(code, ns)  # the panel's lines, one at a time, as a student would paste them
+        name = code.split("=")[0].strip() if " = " in code else None
+        if match := SHAPE.match(comment):
+            assert tuple(ns[name].shape) == tuple(int(v) for v in match.group(1).split(", ")), code
+            checked += 1
+        elif comment.startswith("weight ("):
+            expected = tuple(int(v) for v in comment.removeprefix("weight (").rstrip(")").split(", "))
+            assert tuple(ns[name].weight.shape) == expected, code
+            checked += 1
+    assert ns["same"] is True  # Conv2d and split + flatten + Linear agree
+    assert checked == 11  # every line that makes a tensor or a layer
+    text = lesson.code_text(cfg)
+    assert f"kernel_size={cfg.patch_size}, stride={cfg.patch_size}" in text and f"out_channels={D}" in text
+
+
+def test_the_cost_table_matches_real_models():
+    cfg = ViTConfig(img_size=(96, 64), patch_size=8, embed_dim=48, depth=2, num_heads=3)
+    rows = lesson.patch_size_table(cfg)
+    assert [r.P for r in rows] == [2, 4, 8, 16, 32]
+    for r in rows:
+        Gh, Gw = 96 // r.P, 64 // r.P
+        assert (r.grid, r.N, r.L) == ((Gh, Gw), Gh * Gw, 3 * r.P**2)
+        assert r.attention == 3 * (Gh * Gw + 1) ** 2
+        other = ViTConfig(img_size=(Gh * r.P, Gw * r.P), patch_size=r.P, embed_dim=48, depth=2, num_heads=3)
+        assert r.params == sum(p.numel() for p in VisionTransformer(other).parameters())
+    halved = {r.P: r for r in rows}
+    assert halved[4].N == 4 * halved[8].N  # halve P: four times the tokens
+
+
+def test_the_cost_table_flags_sizes_past_the_token_cap():
+    cfg = ViTConfig(img_size=(512, 512), patch_size=8, embed_dim=16, depth=1, num_heads=1)
+    rows = {r.P: r for r in lesson.patch_size_table(cfg)}
+    assert rows[2].N == 65536 > MAX_TOKENS and rows[2].over_cap and not rows[4].over_cap
+    # by hand: only the Conv2d weight and the position embedding depend on P
+    assert rows[2].params - rows[8].params == 16 * 3 * (4 - 64) + 16 * (65536 - 4096)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_step_has_a_title_and_a_body_filled_with_the_numbers(lang):
+    t = Translator(lang)
+    nums = lesson.numbers(CONFIGS[0])
+    assert len(lesson.STEPS) == 7
+    for step in lesson.STEPS:
+        title, body = t(f"lesson_{step.id}_title", **nums), t(f"lesson_{step.id}_body", **nums)
+        assert "{" not in title + body and len(body) > 100
+        assert all(0 <= box < len(lesson.OVERVIEW_BOXES) for box in step.boxes)
+    assert "3×3" in t("lesson_stride_title", **nums) and "2187" in t("lesson_proof_body", **nums)

@@ -1,0 +1,81 @@
+"""The ViT overview for the lesson (the paper's Figure 1, as five boxes) and the presenter style.
+
+``overview_figure``: patches → linear projection → + CLS, + position → encoder → MLP head, with
+the boxes the current lesson step talks about highlighted and the shapes between them written on
+the arrows.
+
+``presenter``: any figure restyled for the back of a classroom — thicker lines, larger text, and
+the page's green/red replaced by a colour-blind-safe pair (Okabe & Ito 2008: orange and sky blue).
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .common import GREEN, RED
+
+HIGHLIGHT, IDLE, EDGE = "#ffe082", "#f4f4f4", "#555555"
+# Okabe–Ito colours, distinguishable with every common colour-vision deficiency.
+CB_WINDOW, CB_VECTOR = "#E69F00", "#0072B2"
+PRESENTER_COLOURS = {GREEN: CB_WINDOW, RED: CB_VECTOR, "#e53935": CB_VECTOR, "#00c853": CB_WINDOW}
+PRESENTER_FONT = 20  # px, the layout's base font in presenter view
+PRESENTER_LINE = 2.0  # every line this many times thicker
+
+
+def overview_figure(labels: list[str], shapes: list[str], highlight: tuple[int, ...], height: int = 170) -> go.Figure:
+    """Five boxes left to right; ``shapes[i]`` is written on the arrow from box i to box i + 1."""
+    n = len(labels)
+    assert len(shapes) == n - 1, "one shape per arrow"
+    fig = go.Figure()
+    w, gap = 1.0, 0.45
+    for i, label in enumerate(labels):
+        x0 = i * (w + gap)
+        on = i in highlight
+        fig.add_shape(type="rect", x0=x0, x1=x0 + w, y0=0, y1=1, fillcolor=HIGHLIGHT if on else IDLE,
+                      line=dict(color=EDGE, width=3 if on else 1))  # fmt: skip
+        fig.add_annotation(x=x0 + w / 2, y=0.5, text=f"<b>{label}</b>" if on else label, showarrow=False,
+                           font=dict(size=14, color="#111"))  # fmt: skip
+        if i < n - 1:
+            fig.add_annotation(x=x0 + w + gap - 0.02, y=0.5, ax=x0 + w + 0.02, ay=0.5, xref="x", yref="y",
+                               axref="x", ayref="y", showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor=EDGE,
+                               text="")  # fmt: skip
+            fig.add_annotation(x=x0 + w + gap / 2, y=1.22, text=shapes[i], showarrow=False,
+                               font=dict(size=11, color="#444"))  # fmt: skip
+    fig.update_xaxes(visible=False, range=[-0.05, n * (w + gap) - gap + 0.05], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.1, 1.45], fixedrange=True)
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white", showlegend=False)
+    return fig
+
+
+def presenter(fig: go.Figure | dict) -> go.Figure:
+    """A copy of the figure restyled for a projector (the input is not changed)."""
+    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    out = _restyle(spec)
+    layout = out.setdefault("layout", {})
+    font = dict(layout.get("font") or {})
+    font["size"] = max(font.get("size", 12), PRESENTER_FONT)
+    layout["font"] = font
+    return go.Figure(out)
+
+
+def _restyle(value, key: str = ""):
+    """A deep copy with colours swapped and line widths scaled (``width`` inside any ``line``)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "width" and key in ("line", "marker_line") and isinstance(v, (int, float)):
+                out[k] = max(2.0, v * PRESENTER_LINE)
+            elif k in ("arrowwidth",) and isinstance(v, (int, float)):
+                out[k] = v * PRESENTER_LINE
+            elif k in ("sliders", "updatemenus"):
+                out[k] = v  # the play buttons and step slider keep their size: they are laid out for it
+            elif k == "size" and key == "font" and isinstance(v, (int, float)):
+                out[k] = max(v, PRESENTER_FONT - 4)
+            else:
+                out[k] = _restyle(v, k)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_restyle(v, key) for v in value]
+    if isinstance(value, str):
+        return PRESENTER_COLOURS.get(value.lower(), PRESENTER_COLOURS.get(value, value))
+    return value

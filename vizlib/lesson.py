@@ -1,0 +1,134 @@
+"""The guided lesson: the article's story in seven steps, its code panel and its cost table.
+
+Pure data and arithmetic; the page translates the texts (keys ``lesson_{id}_title`` and
+``lesson_{id}_body`` in ``assets/i18n.json``) and draws the views.
+
+Shapes: H, W the (snapped) input size, P the patch size, D the embedding dim,
+Gh, Gw = H/P, W/P the grid, N = Gh·Gw patch tokens, T = N + 1 with CLS, L = 3·P² numbers per patch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vizlib.config import MAX_TOKENS, ViTConfig, count_parameters
+
+
+@dataclass(frozen=True)
+class Step:
+    """One lesson step: its id (i18n key part) and the overview boxes it is about."""
+
+    id: str
+    boxes: tuple[int, ...]  # indices into OVERVIEW_BOXES
+
+
+OVERVIEW_BOXES = ("ov_patches", "ov_linear", "ov_position", "ov_encoder", "ov_head")  # i18n keys, left to right
+STEPS = (
+    Step("grid", (0,)),
+    Step("window", (1,)),
+    Step("stride", (1,)),
+    Step("proof", (0, 1)),
+    Step("sequence", (2,)),
+    Step("attention", (3,)),
+    Step("scaling", (0, 3)),
+)
+
+
+def numbers(cfg: ViTConfig) -> dict[str, int]:
+    """The numbers every lesson text and the code panel are written with."""
+    (H, W), P = cfg.img_size, cfg.patch_size
+    Gh, Gw = cfg.grid
+    return dict(H=H, W=W, P=P, D=cfg.embed_dim, Gh=Gh, Gw=Gw, N=Gh * Gw, T=Gh * Gw + 1, L=3 * P * P,
+                depth=cfg.depth, heads=cfg.num_heads)  # fmt: skip
+
+
+def code_lines(cfg: ViTConfig) -> list[tuple[str, str]]:
+    """The patch embedding as PyTorch code with the user's numbers, and the shape each line makes.
+
+    Runs as written given ``image`` (1, 3, H, W), ``cls_token`` (1, 1, D), ``pos_embed`` (1, T, D)
+    and ``encoder`` (a test executes it). Returns (code, comment) pairs; comment may be empty.
+    """
+    n = numbers(cfg)
+    H, W, P, D, Gh, Gw, N, T, L = (n[k] for k in ("H", "W", "P", "D", "Gh", "Gw", "N", "T", "L"))
+    return [
+        ("import torch", ""),
+        ("from torch import nn", ""),
+        ("", ""),
+        ("x = image", f"(1, 3, {H}, {W})"),
+        (
+            f"proj = nn.Conv2d(in_channels=3, out_channels={D}, kernel_size={P}, stride={P})",
+            f"weight ({D}, 3, {P}, {P})",
+        ),  # fmt: skip
+        ("grid = proj(x)", f"(1, {D}, {Gh}, {Gw})  {Gh}×{Gw} vectors of length {D}"),
+        ("tokens = grid.flatten(2)", f"(1, {D}, {N})"),
+        ("tokens = tokens.transpose(1, 2)", f"(1, {N}, {D})  one row per patch"),
+        ("", ""),
+        ("# the same tokens: split, flatten, Linear", ""),
+        (f"patches = x.unfold(2, {P}, {P}).unfold(3, {P}, {P})", f"(1, 3, {Gh}, {Gw}, {P}, {P})"),
+        (f"patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(1, {N}, {L})", f"(1, {N}, {L})"),
+        (f"linear = nn.Linear({L}, {D})", f"weight ({D}, {L})"),
+        (f"linear.weight.data = proj.weight.data.reshape({D}, {L})", ""),
+        ("linear.bias.data = proj.bias.data", ""),
+        ("same = torch.allclose(linear(patches), tokens, atol=1e-4)", "True"),
+        ("", ""),
+        ("cls = cls_token.expand(1, -1, -1)", f"(1, 1, {D})"),
+        ("seq = torch.cat([cls, tokens], dim=1) + pos_embed", f"(1, {T}, {D})"),
+        ("out = encoder(seq)", f"(1, {T}, {D})"),
+    ]
+
+
+CODE_ALIGN = 44  # comments of lines up to this long line up; longer lines keep theirs two spaces after
+
+
+def code_text(cfg: ViTConfig) -> str:
+    """``code_lines`` as one block; shape comments aligned where the code allows."""
+    out = []
+    for code, comment in code_lines(cfg):
+        out.append(f"{code:<{CODE_ALIGN}}  # {comment}" if comment else code)
+    return "\n".join(line.rstrip() for line in out)
+
+
+@dataclass(frozen=True)
+class CostRow:
+    P: int
+    grid: tuple[int, int]
+    N: int
+    L: int  # numbers per patch, 3·P²
+    attention: int  # attention weights per block: nh·T²
+    params: int
+    over_cap: bool  # more than MAX_TOKENS patches: the page refuses it
+
+
+def patch_size_table(cfg: ViTConfig) -> list[CostRow]:
+    """What P does at this image size, D, depth and heads: for P/4, P/2, P, 2P, 4P (those that fit)."""
+    (H, W), P = cfg.img_size, cfg.patch_size
+    sizes = sorted({p for p in (P // 4, P // 2, P, 2 * P, 4 * P) if 1 <= p <= min(H, W)})
+    rows = []
+    for p in sizes:
+        Gh, Gw = H // p, W // p
+        N = Gh * Gw
+        rows.append(CostRow(
+            P=p, grid=(Gh, Gw), N=N, L=3 * p * p, attention=cfg.num_heads * (N + 1) ** 2,
+            params=_params(cfg, p), over_cap=N > MAX_TOKENS,
+        ))  # fmt: skip
+    return rows
+
+
+def _params(cfg: ViTConfig, P: int) -> int:
+    """Parameters of the same ViT with patch size P at the same image size (cropped to whole patches)."""
+    (H, W) = cfg.img_size
+    Gh, Gw = H // P, W // P
+    if Gh * Gw > MAX_TOKENS:  # too many tokens for a ViTConfig; count by hand: only these two terms change
+        delta_proj = cfg.embed_dim * 3 * (P * P - cfg.patch_size**2)
+        delta_pos = cfg.embed_dim * (Gh * Gw - cfg.num_patches)
+        return count_parameters(cfg) + delta_proj + delta_pos
+    return count_parameters(
+        ViTConfig(
+            img_size=(Gh * P, Gw * P),
+            patch_size=P,
+            embed_dim=cfg.embed_dim,
+            depth=cfg.depth,
+            num_heads=cfg.num_heads,
+            num_classes=cfg.num_classes,
+        )  # fmt: skip
+    )
