@@ -912,7 +912,8 @@ def show_lesson(t: Translator, v: View, animation, proof: analysis.Proof) -> Non
     else:
         show_scaling(t, v)
     with st.expander(t("code_panel"), expanded=step.id in ("window", "stride", "proof", "sequence")):
-        st.code(lesson.code_text(v.cfg), language="python", wrap_lines=True)
+        notes = {key: t(f"code_note_{key}") for key in lesson.CODE_NOTES}
+        st.code(lesson.code_text(v.cfg, notes), language="python", wrap_lines=True)
         st.caption(t("code_caption"))
     st.caption(t("lesson_keys") if k < n else t("lesson_done"))
 

@@ -76,3 +76,14 @@ def test_every_step_has_a_title_and_a_body_filled_with_the_numbers(lang):
         assert "{" not in title + body and len(body) > 100
         assert all(0 <= box < len(lesson.OVERVIEW_BOXES) for box in step.boxes)
     assert "3×3" in t("lesson_stride_title", **nums) and "2187" in t("lesson_proof_body", **nums)
+
+
+def test_the_code_panel_speaks_japanese_and_still_runs():
+    t = Translator("ja")
+    notes = {key: t(f"code_note_{key}") for key in lesson.CODE_NOTES}
+    text = lesson.code_text(CONFIGS[0], notes)
+    assert "長さ 128 のベクトルが 3×3 個" in text and "# 同じトークン" in text
+    ns = {"image": torch.randn(1, 3, 81, 81), "cls_token": torch.randn(1, 1, 128),
+          "pos_embed": torch.randn(1, 10, 128), "encoder": torch.nn.Identity()}  # fmt: skip
+    exec(text, ns)
+    assert ns["same"] is True and tuple(ns["out"].shape) == (1, 10, 128)

@@ -42,13 +42,22 @@ def numbers(cfg: ViTConfig) -> dict[str, int]:
                 depth=cfg.depth, heads=cfg.num_heads)  # fmt: skip
 
 
-def code_lines(cfg: ViTConfig) -> list[tuple[str, str]]:
+CODE_NOTES = {  # the code's three remarks; the page passes them translated
+    "grid": "{Gh}×{Gw} vectors of length {D}",
+    "rows": "one row per patch",
+    "same": "the same tokens: split, flatten, Linear",
+}
+
+
+def code_lines(cfg: ViTConfig, notes: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """The patch embedding as PyTorch code with the user's numbers, and the shape each line makes.
 
     Runs as written given ``image`` (1, 3, H, W), ``cls_token`` (1, 1, D), ``pos_embed`` (1, T, D)
     and ``encoder`` (a test executes it). Returns (code, comment) pairs; comment may be empty.
+    ``notes`` replaces the remarks of ``CODE_NOTES`` (same keys and fields), e.g. in Japanese.
     """
     n = numbers(cfg)
+    note = {key: text.format(**n) for key, text in (notes or CODE_NOTES).items()}
     H, W, P, D, Gh, Gw, N, T, L = (n[k] for k in ("H", "W", "P", "D", "Gh", "Gw", "N", "T", "L"))
     return [
         ("import torch", ""),
@@ -59,11 +68,11 @@ def code_lines(cfg: ViTConfig) -> list[tuple[str, str]]:
             f"proj = nn.Conv2d(in_channels=3, out_channels={D}, kernel_size={P}, stride={P})",
             f"weight ({D}, 3, {P}, {P})",
         ),  # fmt: skip
-        ("grid = proj(x)", f"(1, {D}, {Gh}, {Gw})  {Gh}×{Gw} vectors of length {D}"),
+        ("grid = proj(x)", f"(1, {D}, {Gh}, {Gw})  {note['grid']}"),
         ("tokens = grid.flatten(2)", f"(1, {D}, {N})"),
-        ("tokens = tokens.transpose(1, 2)", f"(1, {N}, {D})  one row per patch"),
+        ("tokens = tokens.transpose(1, 2)", f"(1, {N}, {D})  {note['rows']}"),
         ("", ""),
-        ("# the same tokens: split, flatten, Linear", ""),
+        (f"# {note['same']}", ""),
         (f"patches = x.unfold(2, {P}, {P}).unfold(3, {P}, {P})", f"(1, 3, {Gh}, {Gw}, {P}, {P})"),
         (f"patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(1, {N}, {L})", f"(1, {N}, {L})"),
         (f"linear = nn.Linear({L}, {D})", f"weight ({D}, {L})"),
@@ -80,10 +89,10 @@ def code_lines(cfg: ViTConfig) -> list[tuple[str, str]]:
 CODE_ALIGN = 44  # comments of lines up to this long line up; longer lines keep theirs two spaces after
 
 
-def code_text(cfg: ViTConfig) -> str:
+def code_text(cfg: ViTConfig, notes: dict[str, str] | None = None) -> str:
     """``code_lines`` as one block; shape comments aligned where the code allows."""
     out = []
-    for code, comment in code_lines(cfg):
+    for code, comment in code_lines(cfg, notes):
         out.append(f"{code:<{CODE_ALIGN}}  # {comment}" if comment else code)
     return "\n".join(line.rstrip() for line in out)
 
