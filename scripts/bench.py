@@ -3,6 +3,7 @@
 - forward-pass time (median of repeated runs, with attention weights kept) for each preset;
 - ours (explicit softmax, weights kept) against SDPA and transformers' ViT eager, same weights;
 - the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
+- the downloads: the stride GIF's size and build time, an animation as offline HTML;
 - peak memory (VmHWM, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
 - the page end to end per preset (Streamlit AppTest: trace + every figure) and its figure JSON sizes;
 - upload → first chart and change → chart in headless Chromium (1 session, then 8).
@@ -65,6 +66,34 @@ def animation_sizes() -> None:
         fig = stride_animation(np.asarray(fitted), P, colours, D)
         size = len(fig.to_json())
         print(f"| {H} px, P = {P} | {len(fig.frames)} | {size / 1e6:.3f} | {time.perf_counter() - start:.2f} |")
+
+
+def download_sizes() -> None:
+    """The lesson's downloads: the stride GIF (Pillow) and one figure as offline HTML."""
+    from vizlib import export
+    from vizlib.figures.patches import frame_row_step
+
+    img = load_image((SAMPLES_DIR / "chelsea.jpg").read_bytes())
+    print("\n| download | steps (frames) | frame size (px) | size (MB) | build (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for H, P, D in [(81, 27, 128), (224, 16, 384), (224, 7, 384)]:
+        cfg = ViTConfig(img_size=(H, H), patch_size=P, embed_dim=D, depth=1, num_heads=1)
+        fitted = fit_image(img, cfg.img_size, "center_crop")
+        with torch.inference_mode():
+            grid = VisionTransformer(cfg).patch_embed(to_tensor(fitted))  # (1, D, Gh, Gw)
+        colours = analysis.pca_rgb(grid).numpy()
+        row_step = frame_row_step(cfg.grid)
+        start = time.perf_counter()
+        gif = export.stride_gif(np.asarray(fitted), P, colours, row_step)
+        seconds = time.perf_counter() - start
+        frames = len(range(0, cfg.grid[0], row_step)) * cfg.grid[1]
+        W, H2 = export.gif_size(H, H)
+        print(f"| GIF, {H} px, P = {P} | {frames} | {W}×{H2} | {len(gif) / 1e6:.3f} | {seconds:.2f} |")
+        if P == 16:
+            start = time.perf_counter()
+            html = export.figure_html(stride_animation(np.asarray(fitted), P, colours, D))
+            print(f"| HTML of the animation, {H} px, P = {P} | {frames} | | {len(html) / 1e6:.2f} "
+                  f"| {time.perf_counter() - start:.2f} |")  # fmt: skip
 
 
 def app_rerun_times() -> None:
@@ -201,6 +230,7 @@ def main() -> None:
         print(f"| {name} | {statistics.median(times) * 1e3:.1f} | {min(times) * 1e3:.1f} |")
     attention_paths(args.repeats)
     animation_sizes()
+    download_sizes()
     memory()
     app_rerun_times()
     browser_times()

@@ -26,7 +26,8 @@ def test_the_code_panel_runs_and_each_comment_is_the_shape_it_makes(cfg):
     T, D = cfg.num_patches + 1, cfg.embed_dim
     ns = {"image": torch.randn(1, 3, H, W), "cls_token": torch.randn(1, 1, D), "pos_embed": torch.randn(1, T, D),
           "encoder": torch.nn.TransformerEncoder(
-              torch.nn.TransformerEncoderLayer(D, cfg.num_heads, batch_first=True), num_layers=1)}  # fmt: skip
+              torch.nn.TransformerEncoderLayer(D, cfg.num_heads, batch_first=True), num_layers=1,
+              enable_nested_tensor=False)}  # fmt: skip
     checked = 0
     for code, comment in lesson.code_lines(cfg):
         exec(code, ns)  # the panel's lines, one at a time, as a student would paste them

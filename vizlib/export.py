@@ -66,13 +66,18 @@ def stride_frames(pixels: np.ndarray, P: int, colours: np.ndarray, row_step: int
     frames = []
     for r in range(0, Gh, row_step):
         for c in range(Gw):
-            box = (c * P * s, r * P * s, (c + 1) * P * s - 1, (r + 1) * P * s - 1)
-            base.paste(dimmed.crop(box), box[:2])  # windows already visited fade
+            area = (c * P * s, r * P * s, (c + 1) * P * s, (r + 1) * P * s)  # crop boxes end exclusive
+            box = (area[0], area[1], area[2] - 1, area[3] - 1)  # rectangles end inclusive
+            base.paste(dimmed.crop(area), area[:2])  # windows already visited fade
             out = (x_out + box[0], box[1], x_out + box[2], box[3])
             draw.rectangle(out, fill=tuple(int(v) for v in cells[r, c]))
             frame = base.copy()
             fd = ImageDraw.Draw(frame)
-            frame.paste(big.crop(box), box[:2])  # the current window at full strength
+            frame.paste(big.crop(area), area[:2])  # the current window at full strength
+            for y in range(P * s, H * s, P * s):  # the patch grid on the input, as in the page
+                fd.line([(0, y), (W * s - 1, y)], fill=(255, 255, 255), width=1)
+            for x in range(P * s, W * s, P * s):
+                fd.line([(x, 0), (x, H * s - 1)], fill=(255, 255, 255), width=1)
             fd.rectangle(box, outline=WINDOW, width=width)
             fd.rectangle(out, outline=VECTOR, width=width)
             _dashed(fd, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), ((out[0] + out[2]) / 2, (out[1] + out[3]) / 2),
@@ -84,8 +89,13 @@ def stride_frames(pixels: np.ndarray, P: int, colours: np.ndarray, row_step: int
 def stride_gif(pixels: np.ndarray, P: int, colours: np.ndarray, row_step: int = 1, ms: int = GIF_MS) -> bytes:
     """The stride animation as an animated GIF, looping, one frame per step (see ``stride_frames``)."""
     frames = stride_frames(pixels, P, colours, row_step)
-    # One shared adaptive palette keeps colours steady from frame to frame.
-    palette = frames[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    # One shared adaptive palette keeps colours steady from frame to frame; it is built from the
+    # first frame (the picture at full strength) and the last (dimmed, every output cell filled).
+    first, last = frames[0], frames[-1]
+    sample = Image.new("RGB", (first.width, 2 * first.height))
+    sample.paste(first, (0, 0))
+    sample.paste(last, (0, first.height))
+    palette = sample.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
     quantised = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     buf = io.BytesIO()
     quantised[0].save(buf, format="GIF", save_all=True, append_images=quantised[1:], duration=ms, loop=0,
