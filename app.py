@@ -872,6 +872,12 @@ def lesson_go(delta: int) -> None:
     s["lesson_step"] = min(max(1, s.get("lesson_step", 1) + delta), len(lesson.STEPS))
 
 
+def use_shapes_model() -> None:
+    """Callback of the lesson's button: the trained shapes model, on one of its own pictures."""
+    st.session_state["weights"] = SHAPES
+    apply_weights()
+
+
 def try_patch_size(P: int) -> None:
     """Callback of a lesson button: another patch size (as if typed in the sidebar)."""
     st.session_state["patch_size"] = P
@@ -908,6 +914,9 @@ def show_lesson(t: Translator, v: View, animation, proof: analysis.Proof) -> Non
     elif step.id == "sequence":
         show_sequence(t, v)
     elif step.id == "attention":
+        if v.weights == RANDOM and shapes_meta() is not None:
+            st.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes_model,
+                      icon=":material/school:")  # fmt: skip
         show_attention_tab(t, v, compact=True)
     else:
         show_scaling(t, v)
@@ -927,7 +936,9 @@ def show_scaling(t: Translator, v: View) -> None:
          (t("cost_over", max=config.MAX_TOKENS) if r.over_cap else "")}
         for r in rows
     ]  # fmt: skip
-    st.dataframe(table, hide_index=True)
+    counts = [t("cost_N"), t("cost_L"), t("cost_attention"), t("cost_params")]
+    localized = {name: st.column_config.NumberColumn(format="localized") for name in counts}  # 115,600
+    st.dataframe(table, hide_index=True, column_config=localized)
     cols = st.columns(len(rows))
     for col, r in zip(cols, rows, strict=True):
         col.button(t("try_p", P=r.P), key=f"try_p_{r.P}", on_click=try_patch_size, args=(r.P,),

@@ -539,3 +539,14 @@ def test_downloads_are_offered(at):
                       "Tensors (.npy) and config (JSON), zipped"]  # fmt: skip
     W, H = export.gif_size(81, 81)
     assert any(f"9 frames of {W}×{H} px" in c.value for c in at.caption)
+
+
+@needs_shapes
+def test_the_attention_step_switches_to_the_trained_model_in_one_click(at):
+    at.radio(key="mode").set_value("lesson").run()
+    for _ in range(5):
+        at.button(key="lesson_next").click().run()
+    at.button(key="lesson_use_shapes").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["weights"] == "shapes" and at.session_state["sample"].startswith("shape_")
+    assert lesson_header(at).startswith("Step 6 of 7") and any("trained (shapes)" in m.value for m in at.markdown)
