@@ -29,6 +29,7 @@ def test_streamlit_config_limits_uploads_and_keeps_xsrf():
     server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
     assert server["enableXsrfProtection"] is True
     assert 1 <= server["maxUploadSize"] <= 20
+    assert server["disconnectedSessionTTL"] >= 600  # a dropped connection keeps its session through a lesson
 
 
 def test_every_key_has_english_and_japanese():
