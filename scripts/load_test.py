@@ -37,7 +37,8 @@ def start_server() -> tuple[subprocess.Popen, str]:
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
            "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"]  # fmt: skip
-    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(ROOT / "test-artifacts" / "load-server.log", "w") if (ROOT / "test-artifacts").is_dir() else None
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
         try:
@@ -112,9 +113,19 @@ async def session(
         if await page.locator('[data-testid="stException"]').count():
             errors.append(f"session {k}: exception on the page")
     except Exception as err:  # a timeout or a crash is an error of the run, counted and reported
-        errors.append(f"session {k}: {type(err).__name__}: {str(err).splitlines()[0]}")
+        errors.append(f"session {k}: {type(err).__name__}: {str(err).splitlines()[0]}; {await page_state(page)}")
     finally:
         await context.close()
+
+
+async def page_state(page) -> str:
+    """What a failed session's page still shows: its upload? a connection error? (for the report)"""
+    try:
+        upload = await page.get_by_text("Original: 200×150 px").count()
+        status = await page.locator('[data-testid="stStatusWidget"]').all_inner_texts()
+        return f"upload shown: {bool(upload)}, status: {' '.join(status) or 'idle'}"
+    except Exception as err:  # the page itself may be gone
+        return f"page unreadable ({type(err).__name__})"
 
 
 async def run(url: str, sessions: int, timeout: float, ramp: float) -> tuple[list[float], list[float], list[str]]:
