@@ -12,6 +12,11 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+
+# plotly imports pandas lazily, from sys.modules: two sessions' first runs racing on that import
+# crashed one with "partially initialized module 'pandas'" (load test). Importing it whole here,
+# under Python's import lock, before any figure is built, closes the race.
+import pandas  # noqa: F401
 import streamlit as st
 
 from vizlib import analysis, config, device, export, image, lesson, model, urlstate
