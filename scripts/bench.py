@@ -52,18 +52,27 @@ def time_forward(cfg: ViTConfig, device: str, repeats: int) -> list[float]:
     return times
 
 
-def animation_sizes() -> None:
+STRIDE_CASES = [(81, 27, 128), (224, 16, 384), (224, 7, 384)]  # (H = W, P, D): 9, 196 and 1,024 steps
+
+
+def stride_inputs():
+    """For each stride case: its config, the photo fitted to it, and its vectors' PCA colours."""
     img = load_image((SAMPLES_DIR / "chelsea.jpg").read_bytes())
-    print("\n| stride animation | steps | JSON (MB) | build (s) |")
-    print("|---|---:|---:|---:|")
-    for H, P, D in [(81, 27, 128), (224, 16, 384), (224, 7, 384)]:
+    for H, P, D in STRIDE_CASES:
         cfg = ViTConfig(img_size=(H, H), patch_size=P, embed_dim=D, depth=1, num_heads=1)
         fitted = fit_image(img, cfg.img_size, "center_crop")
         with torch.inference_mode():
             grid = VisionTransformer(cfg).patch_embed(to_tensor(fitted))  # (1, D, Gh, Gw)
-        colours = analysis.pca_rgb(grid).numpy()
+        yield cfg, np.asarray(fitted), analysis.pca_rgb(grid).numpy()  # (H, W, 3) uint8, (Gh, Gw, 3)
+
+
+def animation_sizes() -> None:
+    print("\n| stride animation | steps | JSON (MB) | build (s) |")
+    print("|---|---:|---:|---:|")
+    for cfg, fitted, colours in stride_inputs():
+        (H, _), P = cfg.img_size, cfg.patch_size
         start = time.perf_counter()
-        fig = stride_animation(np.asarray(fitted), P, colours, D)
+        fig = stride_animation(fitted, P, colours, cfg.embed_dim)
         size = len(fig.to_json())
         print(f"| {H} px, P = {P} | {len(fig.frames)} | {size / 1e6:.3f} | {time.perf_counter() - start:.2f} |")
 
@@ -73,25 +82,20 @@ def download_sizes() -> None:
     from vizlib import export
     from vizlib.figures.patches import frame_row_step
 
-    img = load_image((SAMPLES_DIR / "chelsea.jpg").read_bytes())
     print("\n| download | steps (frames) | frame size (px) | size (MB) | build (s) |")
     print("|---|---:|---:|---:|---:|")
-    for H, P, D in [(81, 27, 128), (224, 16, 384), (224, 7, 384)]:
-        cfg = ViTConfig(img_size=(H, H), patch_size=P, embed_dim=D, depth=1, num_heads=1)
-        fitted = fit_image(img, cfg.img_size, "center_crop")
-        with torch.inference_mode():
-            grid = VisionTransformer(cfg).patch_embed(to_tensor(fitted))  # (1, D, Gh, Gw)
-        colours = analysis.pca_rgb(grid).numpy()
+    for cfg, fitted, colours in stride_inputs():
+        (H, _), P, D = cfg.img_size, cfg.patch_size, cfg.embed_dim
         row_step = frame_row_step(cfg.grid)
         start = time.perf_counter()
-        gif = export.stride_gif(np.asarray(fitted), P, colours, row_step)
+        gif = export.stride_gif(fitted, P, colours, row_step)
         seconds = time.perf_counter() - start
         frames = len(range(0, cfg.grid[0], row_step)) * cfg.grid[1]
         W, H2 = export.gif_size(H, H)
         print(f"| GIF, {H} px, P = {P} | {frames} | {W}×{H2} | {len(gif) / 1e6:.3f} | {seconds:.2f} |")
         if P == 16:
             start = time.perf_counter()
-            html = export.figure_html(stride_animation(np.asarray(fitted), P, colours, D))
+            html = export.figure_html(stride_animation(fitted, P, colours, D))
             print(f"| HTML of the animation, {H} px, P = {P} | {frames} | | {len(html) / 1e6:.2f} "
                   f"| {time.perf_counter() - start:.2f} |")  # fmt: skip
 
