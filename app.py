@@ -158,7 +158,8 @@ def get_proof(cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: s
 # The two animated figures are cached as resources, not data: re-validating a plotly Figure on
 # every cache hit (what unpickling does) costs ~0.2 s each. They are shared and never mutated.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def get_animation(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, lang: str, _pixels, _colours):
+def get_animation(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, lang: str, presenter: bool, _pixels,
+                  _colours):  # fmt: skip
     """The stride animation (the costliest figure), keyed like the trace plus the language.
 
     Beyond MAX_FRAMES stride steps it shows every k-th row of windows (the page says so)."""
@@ -168,18 +169,21 @@ def get_animation(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, la
         play=t("play"), fast=t("play_fast"), pause=t("pause"),
     )  # fmt: skip
     row_step = patches_fig.frame_row_step(cfg.grid)
-    return patches_fig.stride_animation(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text, row_step=row_step)
+    fig = patches_fig.stride_animation(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text, row_step=row_step)
+    return overview_fig.presenter(fig) if presenter else fig  # restyled once here, not on every rerun
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def get_cube(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, lang: str, _pixels, _colours):
+def get_cube(cfg: config.ViTConfig, weights: str, key: tuple, snap: str, lang: str, presenter: bool, _pixels,
+             _colours):  # fmt: skip
     """The 3D view of the Conv2d, keyed like the animation."""
     t = Translator(lang)
     text = cube_fig.CubeText(
         input_title=t("cube_input"), output_title=t("cube_output"), conv=t("cube_conv"), depth_label=t("cube_depth"),
         step=t("anim_step"), play=t("play"), pause=t("pause"),
     )  # fmt: skip
-    return cube_fig.conv_cube_figure(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text)
+    fig = cube_fig.conv_cube_figure(_pixels, cfg.patch_size, _colours, cfg.embed_dim, text)
+    return overview_fig.presenter(fig) if presenter else fig
 
 
 # ---------------------------------------------------------------- sidebar
@@ -256,13 +260,23 @@ def accept_upload(t: Translator, name: str, data: bytes) -> tuple[bytes, str]:
     return data, name
 
 
+def preset_numbers(name: str) -> dict[str, int]:
+    """A preset's numbers by number-input key."""
+    preset = PRESETS[name]
+    return {key: preset[field][i] if i is not None else preset[field] for key, (field, i) in NUMBER_KEYS.items()}
+
+
+def config_numbers(cfg: config.ViTConfig) -> dict[str, int]:
+    """A config's numbers by number-input key."""
+    return {
+        key: getattr(cfg, field)[i] if i is not None else getattr(cfg, field) for key, (field, i) in NUMBER_KEYS.items()
+    }
+
+
 def apply_preset() -> None:
     """Callback: a preset writes its numbers into the number inputs."""
-    preset = PRESETS.get(st.session_state["preset"])
-    if preset is None:
-        return
-    for key, (field, index) in NUMBER_KEYS.items():
-        st.session_state[key] = preset[field][index] if index is not None else preset[field]
+    if st.session_state["preset"] in PRESETS:
+        st.session_state.update(preset_numbers(st.session_state["preset"]))
 
 
 def mark_custom() -> None:
@@ -272,9 +286,7 @@ def mark_custom() -> None:
 
 def set_numbers(cfg: config.ViTConfig) -> None:
     """Show a trained model's own shape in the number inputs."""
-    values = {"img_h": cfg.img_size[0], "img_w": cfg.img_size[1], "patch_size": cfg.patch_size,
-              "embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads}  # fmt: skip
-    st.session_state.update(values)
+    st.session_state.update(config_numbers(cfg))
 
 
 def apply_weights() -> None:
@@ -511,7 +523,7 @@ def show_animation(t: Translator, v: View, animation) -> None:
     Gh, Gw = cfg.grid
     st.subheader(t("anim_header"))
     st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw))
-    chart(animation, "stride_animation")
+    chart(animation, "stride_animation", styled=True)
     if st.session_state.get("presenter"):
         st.caption(t("presenter_colours"))
     row_step = patches_fig.frame_row_step(cfg.grid)
@@ -527,8 +539,9 @@ def show_cube(t: Translator, v: View) -> None:
         st.info(t("cube_too_many", N=Gh * Gw, max=CUBE_MAX))
         return
     st.markdown(t("cube_explain", P=cfg.patch_size, D=cfg.embed_dim))
-    cube = get_cube(cfg, v.weights, v.key, v.snap, t.lang, v.pixels, v.colours)
-    chart(cube, "cube3d")
+    presenter = bool(st.session_state.get("presenter"))
+    cube = get_cube(cfg, v.weights, v.key, v.snap, t.lang, presenter, v.pixels, v.colours)
+    chart(cube, "cube3d", styled=True)
 
 
 def step_by(delta: int, last: int) -> None:
@@ -796,10 +809,11 @@ def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -
 # ---------------------------------------------------------------- classroom: share links, lesson, downloads
 
 
-def chart(fig, key: str, where=None, **kwargs):
-    """Draw a figure (restyled in presenter view) and keep it for this run's HTML download."""
+def chart(fig, key: str, where=None, styled: bool = False, **kwargs):
+    """Draw a figure (restyled in presenter view unless ``styled``: cached already restyled) and
+    keep it for this run's HTML download."""
     FIGURES[key] = fig
-    shown = overview_fig.presenter(fig) if st.session_state.get("presenter") else fig
+    shown = overview_fig.presenter(fig) if st.session_state.get("presenter") and not styled else fig
     return (where or st).plotly_chart(shown, key=key, config=PLOTLY_CONFIG, **kwargs)
 
 
@@ -815,14 +829,10 @@ def restore_from_url() -> list[urlstate.Problem]:
     weights = state.get("weights", RANDOM)
     numbers = {key: state.pop(key) for key in NUMBER_KEYS if key in state}
     if weights == SHAPES:  # the checkpoint's own shape; only its patch size can change
-        own = config.ViTConfig(**shapes_meta()["config"])
-        defaults = {"img_h": own.img_size[0], "img_w": own.img_size[1], "patch_size": own.patch_size,
-                    "embed_dim": own.embed_dim, "depth": own.depth, "num_heads": own.num_heads}  # fmt: skip
+        defaults = config_numbers(config.ViTConfig(**shapes_meta()["config"]))
         numbers = {key: value for key, value in numbers.items() if key == "patch_size"}
     else:
-        preset = PRESETS.get(state.get("preset", "article"), PRESETS["article"])
-        defaults = {key: preset[field][i] if i is not None else preset[field]
-                    for key, (field, i) in NUMBER_KEYS.items()}  # fmt: skip
+        defaults = preset_numbers(state.get("preset") if state.get("preset") in PRESETS else "article")
     if weights == PRETRAINED:
         numbers = {}  # the checkpoint brings its own numbers when it loads
     if (problem := urlstate.check_numbers(numbers, defaults)) is not None:
@@ -957,7 +967,7 @@ def show_downloads(t: Translator, v: View) -> None:
     with st.expander(t("downloads"), icon=":material/download:"):
         gif, html, arrays = st.columns(3)
         row_step = patches_fig.frame_row_step(cfg.grid)
-        frames = len(range(0, Gh, row_step)) * Gw
+        frames = len(patches_fig.stride_steps(cfg.grid, row_step))
         pixels, colours, P = v.pixels, v.colours, cfg.patch_size
         gif.download_button(t("dl_gif"), lambda: export.stride_gif(pixels, P, colours, row_step), "stride.gif",
                             "image/gif", key="dl_gif", on_click="ignore", icon=":material/gif_box:")  # fmt: skip
@@ -1009,7 +1019,8 @@ def main() -> None:
         trace, seconds = get_trace(cfg, dev, weights, key, snap, rows, fitted)
         pixels = image.to_display(trace.inputs, *normalisation(weights))  # (H′, W′, 3) uint8
         colours = analysis.pca_rgb(trace.patch_grid).numpy()  # (Gh, Gw, 3)
-        animation = get_animation(cfg, weights, key, snap, t.lang, pixels, colours)
+        presenter = bool(st.session_state.get("presenter"))
+        animation = get_animation(cfg, weights, key, snap, t.lang, presenter, pixels, colours)
         proof = get_proof(cfg, dev, weights, key, snap, trace.inputs)
     v = View(cfg, requested, policy, snap, img, fitted, pixels, colours, trace, get_model(cfg, dev, weights), key,
              weights)  # fmt: skip

@@ -80,7 +80,7 @@ def animation_sizes() -> None:
 def download_sizes() -> None:
     """The lesson's downloads: the stride GIF (Pillow) and one figure as offline HTML."""
     from vizlib import export
-    from vizlib.figures.patches import frame_row_step
+    from vizlib.figures.patches import frame_row_step, stride_steps
 
     print("\n| download | steps (frames) | frame size (px) | size (MB) | build (s) |")
     print("|---|---:|---:|---:|---:|")
@@ -90,7 +90,7 @@ def download_sizes() -> None:
         start = time.perf_counter()
         gif = export.stride_gif(fitted, P, colours, row_step)
         seconds = time.perf_counter() - start
-        frames = len(range(0, cfg.grid[0], row_step)) * cfg.grid[1]
+        frames = len(stride_steps(cfg.grid, row_step))
         W, H2 = export.gif_size(H, H)
         print(f"| GIF, {H} px, P = {P} | {frames} | {W}×{H2} | {len(gif) / 1e6:.3f} | {seconds:.2f} |")
         if P == 16:

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
 from vizlib.config import ViTConfig
+from vizlib.figures.patches import stride_steps
 
 GIF_SIDE = 320  # the input panel's longer side in the GIF, in pixels (small pictures are enlarged)
 GIF_MS = 400  # milliseconds per frame
@@ -64,25 +65,24 @@ def stride_frames(pixels: np.ndarray, P: int, colours: np.ndarray, row_step: int
     for c in range(Gw + 1):
         draw.line([(x_out + c * P * s, 0), (x_out + c * P * s, H * s)], fill=(200, 200, 200), width=1)
     frames = []
-    for r in range(0, Gh, row_step):
-        for c in range(Gw):
-            area = (c * P * s, r * P * s, (c + 1) * P * s, (r + 1) * P * s)  # crop boxes end exclusive
-            box = (area[0], area[1], area[2] - 1, area[3] - 1)  # rectangles end inclusive
-            base.paste(dimmed.crop(area), area[:2])  # windows already visited fade
-            out = (x_out + box[0], box[1], x_out + box[2], box[3])
-            draw.rectangle(out, fill=tuple(int(v) for v in cells[r, c]))
-            frame = base.copy()
-            fd = ImageDraw.Draw(frame)
-            frame.paste(big.crop(area), area[:2])  # the current window at full strength
-            for y in range(P * s, H * s, P * s):  # the patch grid on the input, as in the page
-                fd.line([(0, y), (W * s - 1, y)], fill=(255, 255, 255), width=1)
-            for x in range(P * s, W * s, P * s):
-                fd.line([(x, 0), (x, H * s - 1)], fill=(255, 255, 255), width=1)
-            fd.rectangle(box, outline=WINDOW, width=width)
-            fd.rectangle(out, outline=VECTOR, width=width)
-            _dashed(fd, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), ((out[0] + out[2]) / 2, (out[1] + out[3]) / 2),
-                    max(1, width // 2))  # fmt: skip
-            frames.append(frame)
+    for r, c in stride_steps((Gh, Gw), row_step):
+        area = (c * P * s, r * P * s, (c + 1) * P * s, (r + 1) * P * s)  # crop boxes end exclusive
+        box = (area[0], area[1], area[2] - 1, area[3] - 1)  # rectangles end inclusive
+        base.paste(dimmed.crop(area), area[:2])  # windows already visited fade
+        out = (x_out + box[0], box[1], x_out + box[2], box[3])
+        draw.rectangle(out, fill=tuple(int(v) for v in cells[r, c]))
+        frame = base.copy()
+        fd = ImageDraw.Draw(frame)
+        frame.paste(big.crop(area), area[:2])  # the current window at full strength
+        for y in range(P * s, H * s, P * s):  # the patch grid on the input, as in the page
+            fd.line([(0, y), (W * s - 1, y)], fill=(255, 255, 255), width=1)
+        for x in range(P * s, W * s, P * s):
+            fd.line([(x, 0), (x, H * s - 1)], fill=(255, 255, 255), width=1)
+        fd.rectangle(box, outline=WINDOW, width=width)
+        fd.rectangle(out, outline=VECTOR, width=width)
+        _dashed(fd, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), ((out[0] + out[2]) / 2, (out[1] + out[3]) / 2),
+                max(1, width // 2))  # fmt: skip
+        frames.append(frame)
     return frames
 
 
