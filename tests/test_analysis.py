@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from vizlib import analysis
@@ -121,3 +122,24 @@ def test_pick_head_rollout_map_and_token_patch():
     grid = torch.rand(1, 5, 2, 3)
     window, vector = analysis.token_patch(inputs, grid, 1, 2)
     assert torch.equal(window, inputs[0, :, 8:16, 16:24]) and torch.equal(vector, grid[0, :, 1, 2])
+
+
+@pytest.mark.parametrize("n, d", [(196, 384), (384, 196), (9, 128), (16384, 8), (3, 3)])
+def test_principal_directions_equal_the_svd_up_to_sign(n, d):
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(n + d), dtype=torch.float64)
+    x = x * torch.linspace(3, 0.5, d, dtype=torch.float64)  # distinct singular values
+    centred = x - x.mean(dim=0, keepdim=True)
+    expected = torch.linalg.svd(centred, full_matrices=False).Vh[:28]  # (k, d)
+    got = analysis.principal_directions(centred, 28)
+    assert got.shape == expected.shape
+    signs = torch.sign((got * expected).sum(dim=1, keepdim=True))  # (k, 1)
+    k = min(28, n - 1, d)  # centring removes one rank: beyond it the directions are arbitrary
+    assert torch.allclose(got[:k] * signs[:k], expected[:k], atol=1e-4)
+    assert torch.allclose(got @ got.T, torch.eye(got.shape[0], dtype=torch.float64), atol=1e-8)  # orthonormal
+
+
+def test_principal_directions_of_a_rank_one_matrix_are_orthonormal():
+    u, v = torch.randn(50, 1, dtype=torch.float64), torch.randn(1, 80, dtype=torch.float64)
+    got = analysis.principal_directions(u @ v, 3)  # one real direction, two completed
+    assert torch.allclose(got[0].abs(), (v[0] / v.norm()).abs(), atol=1e-8)
+    assert torch.allclose(got @ got.T, torch.eye(3, dtype=torch.float64), atol=1e-8)

@@ -35,15 +35,46 @@ def pca_rgb(patch_grid: torch.Tensor) -> torch.Tensor:
     D, Gh, Gw = patch_grid.shape[1:]
     vectors = patch_grid[0].flatten(1).T.double()  # (N, D)
     centred = vectors - vectors.mean(dim=0, keepdim=True)  # (N, D)
-    _, _, Vh = torch.linalg.svd(centred, full_matrices=False)  # Vh (min(N, D), D)
-    k = min(3, Vh.shape[0])
-    scores = centred @ Vh[:k].T  # (N, k)
+    Vh = principal_directions(centred, 3)  # (k, D)
+    k = Vh.shape[0]
+    scores = centred @ Vh.T  # (N, k)
     scores = scores * _sign_fix(scores)  # (N, k) a deterministic sign per component
     lo, hi = torch.quantile(scores, 0.02, dim=0), torch.quantile(scores, 0.98, dim=0)  # (k,)
     span = torch.where(hi - lo > 1e-12, hi - lo, torch.ones_like(hi))  # (k,)
     colours = torch.full((vectors.shape[0], 3), 0.5, dtype=torch.float64)  # (N, 3)
     colours[:, :k] = ((scores - lo) / span).clamp(0, 1)
     return colours.reshape(Gh, Gw, 3).float()  # (Gh, Gw, 3)
+
+
+def principal_directions(centred: torch.Tensor, k: int) -> torch.Tensor:
+    """The top ``k`` right singular vectors of a centred data matrix, from the smaller Gram matrix.
+
+    Equal (up to sign) to ``torch.linalg.svd(centred).Vh[:k]`` but an eigendecomposition of the
+    ``min(n, d)``-sided Gram matrix: ``XᵀX`` (d × d) when d ≤ n, else ``XXᵀ`` (n × n) with
+    ``v = Xᵀu / σ``. For a 196 × 384 grid of vectors that is a 196 × 196 ``eigh`` instead of an SVD.
+
+    Args:
+        centred: ``(n, d)`` float64, columns centred.
+        k: how many directions.
+
+    Returns:
+        ``(k′, d)`` orthonormal rows by decreasing singular value, k′ = min(k, n, d). Directions
+        of a (numerically) zero singular value (σ ≤ 1e-6·σmax) come from an orthonormal completion.
+    """
+    n, d = centred.shape
+    k = min(k, n, d)
+    if d <= n:
+        _, vectors = torch.linalg.eigh(centred.T @ centred)  # (d, d) ascending eigenvalues
+        return vectors[:, -k:].flip(1).T.contiguous() if k else vectors[:, :0].T  # (k, d)
+    values, left = torch.linalg.eigh(centred @ centred.T)  # (n,), (n, n) ascending
+    values, left = values.flip(0)[:k], left.flip(1)[:, :k]  # (k,), (n, k)
+    sigma = values.clamp(min=0).sqrt()  # (k,)
+    tiny = sigma <= sigma.max().clamp(min=1e-300) * 1e-6  # (k,) a Gram matrix squares the noise: σ below 1e-6·σmax is 0
+    right = (centred.T @ left) / torch.where(tiny, torch.ones_like(sigma), sigma)  # (d, k)
+    if tiny.any():  # no direction to read off a zero singular value: complete the basis
+        basis, _ = torch.linalg.qr(torch.cat([right[:, ~tiny], torch.eye(d, dtype=centred.dtype)], dim=1))  # (d, d)
+        right[:, tiny] = basis[:, int((~tiny).sum()) : int((~tiny).sum()) + int(tiny.sum())]
+    return right.T.contiguous()  # (k, d)
 
 
 def _sign_fix(scores: torch.Tensor) -> torch.Tensor:
@@ -264,8 +295,7 @@ def filter_components(weight: torch.Tensor, k: int = 28) -> torch.Tensor:
     D, C, P, _ = weight.shape
     filters = weight.reshape(D, -1).double()  # (D, C·P·P)
     centred = filters - filters.mean(dim=0, keepdim=True)  # (D, C·P·P)
-    _, _, Vh = torch.linalg.svd(centred, full_matrices=False)  # (min(D, C·P·P), C·P·P)
-    comps = Vh[: min(k, Vh.shape[0])]  # (k′, C·P·P)
+    comps = principal_directions(centred, k)  # (k′, C·P·P)
     comps = comps * _sign_fix(comps.T)[:, None]  # (k′, C·P·P) deterministic signs
     lo, hi = comps.min(dim=1, keepdim=True).values, comps.max(dim=1, keepdim=True).values  # (k′, 1)
     return ((comps - lo) / (hi - lo).clamp(min=1e-12)).reshape(-1, C, P, P).float()  # (k′, C, P, P)
