@@ -20,6 +20,8 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, Fig. 7 (filters, positions, distance)
 CHARTS = 18
 TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
+VIEWS = ["patches", "embedding", "proof", "attention", "paper", "predictions"]
+PATCH_CHARTS = 6  # the open view on a first visit: patch grid, animation, inspector (3), 3D view
 
 
 @pytest.fixture
@@ -31,17 +33,47 @@ def specs(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def open_view(at: AppTest, view: str) -> AppTest:
+    """Open one tab of the explore view (only the open one runs)."""
+    at.session_state["view"] = view
+    return at.run()
+
+
+def everywhere(at: AppTest, read) -> list:
+    """``read(at)`` in every view, then back to the view that was open."""
+    was = at.session_state["view"]
+    found = []
+    for view in VIEWS:
+        found += read(open_view(at, view))
+        assert not at.exception, view
+    open_view(at, was)
+    return found
+
+
+def all_specs(at: AppTest) -> list[dict]:
+    """The figures of every view."""
+    return everywhere(at, specs)
+
+
 def animation(at: AppTest) -> dict:
     (fig,) = [s for s in specs(at) if s.get("frames") and "layout" in s["frames"][0]]  # not the 3D view
     return fig
 
 
+def predictions(at: AppTest):
+    """The predictions table (the view is opened for it, then the one that was open again)."""
+    was = at.session_state["view"]
+    table = open_view(at, "predictions").dataframe[0].value
+    open_view(at, was)
+    return table
+
+
 def top_logits(at: AppTest) -> list[float]:
-    return list(at.dataframe[0].value.iloc[:, 2])
+    return list(predictions(at).iloc[:, 2])
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
-    at.radio(key="source").set_value("upload").run()
+    at.radio(key="w_source").set_value("upload").run()
     at.file_uploader(key="upload").set_value((name, data, mime))
     return at.run()
 
@@ -56,7 +88,8 @@ def test_default_run_shows_the_article_example_and_three_views(at):
     strip = " ".join(m.value for m in at.markdown)
     for shape in ["(3, 81, 81)", "(128, 3, 3)", "(9, 128)", "(10, 128)", "(4, 10, 10)"]:
         assert shape in strip
-    assert len(specs(at)) == CHARTS
+    assert len(specs(at)) == PATCH_CHARTS  # only the open view runs and sends its figures
+    assert len(all_specs(at)) == CHARTS
     assert len(animation(at)["frames"]) == 9
     assert len(top_logits(at)) == 5
     assert any("ms on cpu" in c.value for c in at.caption)
@@ -67,24 +100,24 @@ def test_upload_changes_the_logits(at):
     after = upload(at, "gradient.png", gradient_png())
     assert not after.exception and not after.error
     assert top_logits(after) != before
-    assert len(specs(after)) == CHARTS
+    assert len(all_specs(after)) == CHARTS
 
 
 def test_patch_size_changes_the_grid_and_the_frames(at):
-    at.number_input(key="patch_size").set_value(9).run()
+    at.number_input(key="w_patch_size").set_value(9).run()
     assert not at.exception and not at.error
-    assert at.selectbox(key="preset").value == "custom"
+    assert at.selectbox(key="w_preset").value == "custom"
     assert len(animation(at)["frames"]) == 81
     assert any("9×9 grid" in c.value for c in at.caption)
     assert "(128, 9, 9)" in " ".join(m.value for m in at.markdown)
-    at.number_input(key="img_w").set_value(162).run()  # non-square: 9 × 18 windows
+    at.number_input(key="w_img_w").set_value(162).run()  # non-square: 9 × 18 windows
     assert len(animation(at)["frames"]) == 162
 
 
 def test_preset_fills_the_numbers(at):
-    at.selectbox(key="preset").set_value("vit_s16").run()
-    assert (at.number_input(key="img_h").value, at.number_input(key="patch_size").value) == (224, 16)
-    assert at.number_input(key="embed_dim").value == 384
+    at.selectbox(key="w_preset").set_value("vit_s16").run()
+    assert (at.number_input(key="w_img_h").value, at.number_input(key="w_patch_size").value) == (224, 16)
+    assert at.number_input(key="w_embed_dim").value == 384
     assert len(animation(at)["frames"]) == 196
 
 
@@ -95,7 +128,7 @@ def test_bad_file_shows_an_error_and_keeps_the_views(at):
     assert not bad.exception
     assert len(bad.error) == 1 and "notes.png" in bad.error[0].value and "not a picture" in bad.error[0].value
     assert top_logits(bad) == logits  # the last good upload is still the one shown
-    assert len(specs(bad)) == CHARTS
+    assert len(all_specs(bad)) == CHARTS
 
 
 @pytest.mark.parametrize(
@@ -103,18 +136,18 @@ def test_bad_file_shows_an_error_and_keeps_the_views(at):
     [("num_heads", 3, "divisible"), ("patch_size", 100, "leaves nothing")],
 )
 def test_bad_setting_shows_an_error_and_keeps_the_last_good_settings(at, key, value, words):
-    at.number_input(key="patch_size").set_value(9).run()
-    at.number_input(key=key).set_value(value).run()
+    at.number_input(key="w_patch_size").set_value(9).run()
+    at.number_input(key=f"w_{key}").set_value(value).run()
     assert not at.exception
     assert len(at.error) == 1 and words in at.error[0].value
     assert len(animation(at)["frames"]) == 81  # still the last good P = 9
-    assert len(specs(at)) == CHARTS
+    assert len(all_specs(at)) == CHARTS
 
 
 def test_the_token_cap_is_refused_with_a_suggestion(at):
-    at.number_input(key="img_w").set_value(300).run()
-    at.number_input(key="img_h").set_value(300).run()  # P = 27: 11 × 11 windows
-    at.number_input(key="patch_size").set_value(2).run()  # 150 × 150 = 22,500 tokens
+    at.number_input(key="w_img_w").set_value(300).run()
+    at.number_input(key="w_img_h").set_value(300).run()  # P = 27: 11 × 11 windows
+    at.number_input(key="w_patch_size").set_value(2).run()  # 150 × 150 = 22,500 tokens
     assert not at.exception
     assert len(at.error) == 1 and "limit of 16384" in at.error[0].value and "at least 3" in at.error[0].value
     assert len(animation(at)["frames"]) == 121
@@ -133,34 +166,40 @@ PARAMETER_CORPUS = [
 ]
 
 
+NOTES = ("draws up to", "needs every", "N² =")  # a view left out says why
+
+
 def test_the_parameter_corpus_gives_a_result_or_a_message(at):
     for settings, words, frames in PARAMETER_CORPUS:
         for key, value in settings.items():
-            at.number_input(key=key).set_value(value).run()
+            at.number_input(key=f"w_{key}").set_value(value).run()
         assert not at.exception, settings
         shown = [*(e.value for e in at.error), *(c.value for c in at.caption)]
         assert any(words in text for text in shown), (settings, shown)
         assert bool(at.error) == ("limit" in words or "divisible" in words), settings
         assert len(animation(at)["frames"]) <= frames
-        explained = [i for i in at.info if "draws up to" in i.value or "needs every" in i.value or "N² =" in i.value]
-        assert len(specs(at)) + len(explained) == CHARTS, settings  # every view drawn, or a note says why not
+        drawn = everywhere(at, lambda at: specs(at) + [i for i in at.info if any(n in i.value for n in NOTES)])
+        assert len(drawn) == CHARTS, settings  # every view drawn, or a note says why not
 
 
 def widget_labels(at: AppTest) -> list[str]:
-    widgets = [*at.radio, *at.selectbox, *at.number_input, *at.slider]
-    return [w.label for w in widgets] + [tab.label for tab in at.tabs]
+    def labels(at: AppTest) -> list[str]:
+        widgets = [*at.radio, *at.selectbox, *at.number_input, *at.slider]
+        return [w.label for w in widgets] + [tab.label for tab in at.tabs]
+
+    return everywhere(at, labels)
 
 
 def test_japanese_changes_every_tab_and_widget_label(at):
     english = widget_labels(at)
-    at.radio(key="lang").set_value("ja").run()
+    at.radio(key="w_lang").set_value("ja").run()
     assert not at.exception
     japanese = widget_labels(at)
     assert len(japanese) == len(english) > 10
     for en, ja in zip(english, japanese, strict=True):
         assert en != ja and JAPANESE.search(ja), (en, ja)
     assert JAPANESE.search(animation(at)["layout"]["sliders"][0]["steps"][0]["label"])
-    at.number_input(key="num_heads").set_value(3).run()
+    at.number_input(key="w_num_heads").set_value(3).run()
     assert JAPANESE.search(at.error[0].value)  # error messages are translated too
 
 
@@ -178,13 +217,14 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert len(calls) == 1
     at.run()
-    at.radio(key="lang").set_value("ja").run()
-    at.slider(key="layer").set_value(2).run()
-    at.radio(key="q_kind").set_value("patch").run()
-    at.number_input(key="q_r").set_value(1).run()
+    at.radio(key="w_lang").set_value("ja").run()
+    open_view(at, "attention")
+    at.slider(key="w_layer").set_value(2).run()
+    at.radio(key="w_q_kind").set_value("patch").run()
+    at.number_input(key="w_q_r").set_value(1).run()
     assert not at.exception
     assert len(calls) == 1  # reruns, a language switch, a layer or query change reuse the cached trace
-    at.number_input(key="patch_size").set_value(9).run()
+    at.number_input(key="w_patch_size").set_value(9).run()
     assert len(calls) == 2
 
 
@@ -192,36 +232,38 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     "snap, frames, size", [("crop", 64, "sees 80×80"), ("pad", 81, "sees 90×90"), ("scale", 64, "·10 = 80")]
 )
 def test_any_image_size_is_snapped_to_whole_patches(at, snap, frames, size):
-    at.selectbox(key="snap").set_value(snap).run()
-    at.number_input(key="patch_size").set_value(10).run()  # 81 is not a multiple of 10
+    at.selectbox(key="w_snap").set_value(snap).run()
+    at.number_input(key="w_patch_size").set_value(10).run()  # 81 is not a multiple of 10
     assert not at.exception and not at.error
     assert len(animation(at)["frames"]) == frames
     assert any(size in i.value and "P = 10" in i.value for i in at.info)  # the formula, with the numbers
 
 
 def test_step_inspector_follows_the_step_control(at):
-    assert at.slider(key="step").value == 1
+    assert at.slider(key="w_step").value == 1
     at.button(key="step_next").click().run()
     at.button(key="step_next").click().run()
-    assert at.slider(key="step").value == 3
+    assert at.slider(key="w_step").value == 3
     assert any("Step 3 / 9" in m.value and "2187" in m.value for m in at.markdown)
     assert any("patch_grid[0, :, 0, 2]" in c.value for c in at.caption)
-    at.slider(key="step").set_value(9).run()
+    at.slider(key="w_step").set_value(9).run()
     at.button(key="step_next").click().run()
-    assert at.slider(key="step").value == 9  # stays on the last step
-    at.number_input(key="patch_size").set_value(81).run()  # a 1×1 grid: the step is clamped
-    assert not at.exception and at.slider(key="step").value == 1
+    assert at.slider(key="w_step").value == 9  # stays on the last step
+    at.number_input(key="w_patch_size").set_value(81).run()  # a 1×1 grid: the step is clamped
+    assert not at.exception and at.slider(key="w_step").value == 1
 
 
 def test_selecting_a_token_outlines_its_row(at):
-    at.number_input(key="tok_r").set_value(2).run()
-    at.number_input(key="tok_c").set_value(1).run()
+    open_view(at, "embedding")
+    at.number_input(key="w_tok_r").set_value(2).run()
+    at.number_input(key="w_tok_c").set_value(1).run()
     assert any("Cell (2, 1) becomes token 8" in m.value for m in at.markdown)
     heat = [s for s in specs(at) if s["data"][0]["type"] == "heatmap" and s["layout"].get("shapes")]
     assert any(shape["y0"] == 6.5 for fig in heat for shape in fig["layout"]["shapes"])
 
 
 def test_proof_tab_shows_a_tiny_difference(at):
+    open_view(at, "proof")
     values = {m.label: m.value for m in at.metric}
     assert float(values["max |Δ|"]) <= 1e-5
     assert values["values compared"] == "1,152"  # 128 × 3 × 3
@@ -234,30 +276,32 @@ def picker_z(at: AppTest) -> list:
 
 
 def test_attention_for_cls_and_for_a_chosen_patch(at):
+    open_view(at, "attention")
     cls_map = picker_z(at)
-    at.radio(key="q_kind").set_value("patch").run()
-    at.number_input(key="q_r").set_value(2).run()
-    at.number_input(key="q_c").set_value(1).run()
+    at.radio(key="w_q_kind").set_value("patch").run()
+    at.number_input(key="w_q_r").set_value(2).run()
+    at.number_input(key="w_q_c").set_value(1).run()
     assert not at.exception and not at.error
     assert any("patch (2, 1)" in m.value for m in at.markdown)
     assert picker_z(at) != cls_map
-    at.selectbox(key="fusion").set_value("max").run()
-    at.slider(key="discard").set_value(0.5).run()
-    at.selectbox(key="head").set_value(2).run()
+    at.selectbox(key="w_fusion").set_value("max").run()
+    at.slider(key="w_discard").set_value(0.5).run()
+    at.selectbox(key="w_head").set_value(2).run()
     assert not at.exception and "block 4, head 3" in str(specs(at))
-    assert len(specs(at)) == CHARTS
+    assert len(all_specs(at)) == CHARTS
 
 
 def test_many_tokens_keep_only_the_rows_asked_for(at):
-    at.number_input(key="patch_size").set_value(2).run()  # 81 → crop 80: 40 × 40 = 1,600 patches
+    at.number_input(key="w_patch_size").set_value(2).run()  # 81 → crop 80: 40 × 40 = 1,600 patches
     assert not at.exception and not at.error
-    infos = " ".join(i.value for i in at.info)
+    infos = " ".join(everywhere(at, lambda at: [i.value for i in at.info]))
     assert infos.count("needs every full attention matrix") == 3  # raw matrix, rollout, mean distance
     assert "3D view draws up to 1024" in infos and "drawn up to 256 patches" in infos
     assert len(animation(at)["frames"]) == 800  # every 2nd row of windows
     assert any("k = 2" in c.value for c in at.caption)
-    at.radio(key="q_kind").set_value("patch").run()
-    at.number_input(key="q_r").set_value(39).run()  # the last row: traced afresh for this query
+    open_view(at, "attention")
+    at.radio(key="w_q_kind").set_value("patch").run()
+    at.number_input(key="w_q_r").set_value(39).run()  # the last row: traced afresh for this query
     assert not at.exception and any("patch (39, 0)" in m.value for m in at.markdown)
 
 
@@ -268,12 +312,12 @@ needs_shapes = pytest.mark.skipif(
 
 @needs_shapes
 def test_the_trained_shapes_model_predicts_its_classes(at):
-    at.selectbox(key="weights").set_value("shapes").run()
+    at.selectbox(key="w_weights").set_value("shapes").run()
     assert not at.exception and not at.error
-    assert at.number_input(key="patch_size").value == 8 and at.number_input(key="embed_dim").disabled
-    assert at.selectbox(key="sample").value.startswith("shape_")  # a picture from its own world
-    true_class = at.selectbox(key="sample").value.removeprefix("shape_").rsplit("_", 1)[0]
-    table = at.dataframe[0].value
+    assert at.number_input(key="w_patch_size").value == 8 and at.number_input(key="w_embed_dim").disabled
+    assert at.selectbox(key="w_sample").value.startswith("shape_")  # a picture from its own world
+    true_class = at.selectbox(key="w_sample").value.removeprefix("shape_").rsplit("_", 1)[0]
+    table = predictions(at)
     assert table.iloc[0, 0] == true_class and table.iloc[0, 1] > 0.5  # the top class is the drawn shape
     assert len(animation(at)["frames"]) == 64
     assert any("badge[" in m.value and "trained (shapes)" in m.value for m in at.markdown)
@@ -281,9 +325,9 @@ def test_the_trained_shapes_model_predicts_its_classes(at):
 
 @needs_shapes
 def test_the_training_timeline_changes_the_weights(at):
-    at.selectbox(key="weights").set_value("shapes").run()
+    at.selectbox(key="w_weights").set_value("shapes").run()
     final = top_logits(at)
-    at.select_slider(key="snapshot").set_value(0).run()
+    at.select_slider(key="w_snapshot").set_value(0).run()
     assert not at.exception
     assert top_logits(at) != final
     assert any("badge[" in m.value and "step 0" in m.value for m in at.markdown)
@@ -291,25 +335,25 @@ def test_the_training_timeline_changes_the_weights(at):
 
 @needs_shapes
 def test_a_photo_on_the_shapes_model_is_flagged_out_of_distribution(at):
-    at.selectbox(key="weights").set_value("shapes").run()
-    at.selectbox(key="sample").set_value("chelsea").run()
+    at.selectbox(key="w_weights").set_value("shapes").run()
+    at.selectbox(key="w_sample").set_value("chelsea").run()
     assert not at.exception and any("out of distribution" in i.value for i in at.info)
-    at.selectbox(key="weights").set_value("random").run()
+    at.selectbox(key="w_weights").set_value("random").run()
     assert not any("out of distribution" in i.value for i in at.info)
-    assert at.number_input(key="patch_size").disabled is False
+    assert at.number_input(key="w_patch_size").disabled is False
 
 
 @needs_shapes
 def test_patch_size_on_trained_weights_is_resampled(at):
-    at.selectbox(key="weights").set_value("shapes").run()
-    probabilities = list(at.dataframe[0].value.iloc[:, 1])
-    at.number_input(key="patch_size").set_value(16).run()
+    at.selectbox(key="w_weights").set_value("shapes").run()
+    probabilities = list(predictions(at).iloc[:, 1])
+    at.number_input(key="w_patch_size").set_value(16).run()
     assert not at.exception and not at.error
     assert len(animation(at)["frames"]) == 16  # 64 px / 16 = 4 × 4
     assert any("badge[" in m.value and "resampled from P = 8" in m.value for m in at.markdown)
-    assert list(at.dataframe[0].value.iloc[:, 1]) != probabilities
-    assert at.number_input(key="embed_dim").disabled  # D cannot change on trained weights
-    at.number_input(key="patch_size").set_value(7).run()  # 64 is not a multiple of 7
+    assert list(predictions(at).iloc[:, 1]) != probabilities
+    assert at.number_input(key="w_embed_dim").disabled  # D cannot change on trained weights
+    at.number_input(key="w_patch_size").set_value(7).run()  # 64 is not a multiple of 7
     assert len(at.error) == 1 and "not a multiple" in at.error[0].value
     assert len(animation(at)["frames"]) == 16  # still the last good P = 16
 
@@ -325,15 +369,15 @@ def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkey
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
-    at.selectbox(key="weights").set_value("pretrained").run()
+    at.selectbox(key="w_weights").set_value("pretrained").run()
     assert not at.exception and any("No pretrained model loaded yet" in i.value for i in at.info)
-    at.text_input(key="hub_id").set_value("facebook/dino-vits8").run()
+    at.text_input(key="w_hub_id").set_value("facebook/dino-vits8").run()
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
     assert any("pretrained: facebook/dino-vits8" in m.value for m in at.markdown)
-    assert at.number_input(key="patch_size").value == 8 and at.number_input(key="img_h").value == 224
-    assert any("no classification head" in i.value for i in at.info)
-    at.text_input(key="hub_id").set_value("someone/not-cached").run()
+    assert at.number_input(key="w_patch_size").value == 8 and at.number_input(key="w_img_h").value == 224
+    assert any("no classification head" in i.value for i in open_view(at, "predictions").info)
+    at.text_input(key="w_hub_id").set_value("someone/not-cached").run()
     at.button(key="load_hub").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "offline" in at.error[0].value
@@ -347,16 +391,16 @@ def test_uploaded_safetensors_weights(at):
 
     vit = VisionTransformer(ViTConfig(img_size=(48, 48), patch_size=16, embed_dim=64, depth=2, num_heads=2,
                                       num_classes=3, seed=11))  # fmt: skip
-    at.selectbox(key="weights").set_value("pretrained").run()
+    at.selectbox(key="w_weights").set_value("pretrained").run()
     at.file_uploader(key="weights_file").set_value(
         ("tiny.safetensors", save(vit.state_dict()), "application/octet-stream")
     )
-    at.number_input(key="upload_heads").set_value(2).run()
+    at.number_input(key="w_upload_heads").set_value(2).run()
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
     assert any("pretrained: upload" in m.value for m in at.markdown)
-    assert at.number_input(key="img_h").value == 48 and len(animation(at)["frames"]) == 9
-    assert len(at.dataframe[0].value) == 3  # its three classes
+    assert at.number_input(key="w_img_h").value == 48 and len(animation(at)["frames"]) == 9
+    assert len(predictions(at)) == 3  # its three classes
     at.file_uploader(key="weights_file").set_value(("bad.safetensors", b"garbage", "application/octet-stream"))
     at.button(key="load_hub").click().run()
     assert not at.exception and len(at.error) == 1 and "not a readable" in at.error[0].value
@@ -387,7 +431,7 @@ def bad_corpus() -> list[tuple[str, bytes, str]]:
 
 def test_every_bad_file_is_refused_and_the_last_picture_and_settings_stay(at):
     good = upload(at, "gradient.png", gradient_png())
-    good.number_input(key="patch_size").set_value(9).run()
+    good.number_input(key="w_patch_size").set_value(9).run()
     logits = top_logits(good)
     for name, data, words in bad_corpus():
         bad = upload(good, name, data, "application/octet-stream")
@@ -425,7 +469,7 @@ def test_odd_but_valid_pictures_are_accepted_upright(at):
         shown = upload(at, name, data, "application/octet-stream")
         assert not shown.exception and not shown.error, name
         assert any(c.value == f"Original: {w}×{h} px" for c in shown.caption), name
-        assert len(specs(shown)) == CHARTS, name
+        assert len(all_specs(shown)) == CHARTS, name
 
 
 # ---------------------------------------------------------------- classroom: lesson, share links, presenter, downloads
@@ -437,8 +481,8 @@ def lesson_header(at: AppTest) -> str:
 
 @pytest.mark.parametrize("lang, header", [("en", "Step {k} of 7"), ("ja", "ステップ {k} / 7")])
 def test_every_lesson_step_renders_in_both_languages(at, lang, header):
-    at.radio(key="lang").set_value(lang).run()
-    at.radio(key="mode").set_value("lesson").run()
+    at.radio(key="w_lang").set_value(lang).run()
+    at.radio(key="w_mode").set_value("lesson").run()
     bodies = set()
     for k in range(1, 8):
         assert not at.exception and not at.error, k
@@ -457,16 +501,16 @@ def test_every_lesson_step_renders_in_both_languages(at, lang, header):
 
 
 def test_the_code_panel_shows_the_numbers_the_user_chose(at):
-    at.radio(key="mode").set_value("lesson").run()
-    at.number_input(key="patch_size").set_value(9).run()
-    at.number_input(key="embed_dim").set_value(64).run()
+    at.radio(key="w_mode").set_value("lesson").run()
+    at.number_input(key="w_patch_size").set_value(9).run()
+    at.number_input(key="w_embed_dim").set_value(64).run()
     code = at.code[0].value
     assert "nn.Conv2d(in_channels=3, out_channels=64, kernel_size=9, stride=9)" in code
     assert "# (1, 64, 9, 9)" in code and "# (1, 81, 64)" in code and "nn.Linear(243, 64)" in code
 
 
 def test_the_last_lesson_step_tries_other_patch_sizes(at):
-    at.radio(key="mode").set_value("lesson").run()
+    at.radio(key="w_mode").set_value("lesson").run()
     for _ in range(6):
         at.button(key="lesson_next").click().run()
     table = at.dataframe[0].value
@@ -486,15 +530,18 @@ def app_with_url(params: dict[str, str]) -> AppTest:
 
 def test_a_share_link_opens_exactly_that_state():
     at = app_with_url({"lang": "ja", "P": "9", "D": "64", "heads": "2", "depth": "3", "seed": "5", "fit": "stretch",
-                       "snap": "pad", "sample": "coffee", "q": "1,2", "layer": "2", "head": "2"})  # fmt: skip
+                       "snap": "pad", "sample": "coffee", "q": "1,2", "layer": "2", "head": "2",
+                       "view": "attention"})  # fmt: skip
     assert not at.exception and not at.warning and not at.error
     s = at.session_state
     assert (s["patch_size"], s["embed_dim"], s["num_heads"], s["depth"], s["seed"]) == (9, 64, 2, 3, 5)
-    assert (s["fit_policy"], s["snap"], s["sample"], s["preset"]) == ("stretch", "pad", "coffee", "custom")
-    assert len(animation(at)["frames"]) == 81
+    assert (s["fit_policy"], s["snap"], s["sample"], s["preset"], s["view"]) == ("stretch", "pad", "coffee", "custom",
+                                                                               "attention")  # fmt: skip
     assert any("パッチ (1, 2)" in m.value for m in at.markdown)  # the query, in Japanese
     assert "ブロック 2・ヘッド 2" in str(specs(at))  # block 2, head 2
     assert at.query_params["P"] == "9" and at.query_params["q"] == "1,2"  # and the URL stays current
+    assert at.query_params["view"] == "attention"
+    assert len(open_view(at, "patches") and animation(at)["frames"]) == 81
 
 
 def test_a_share_link_opens_the_lesson_at_its_step():
@@ -517,7 +564,7 @@ def test_a_link_with_garbage_opens_the_defaults_with_a_notice():
 
 def test_the_url_follows_the_page():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.number_input(key="patch_size").set_value(3).run()
+    at.number_input(key="w_patch_size").set_value(3).run()
     assert at.query_params["P"] == "3" and at.query_params["preset"] == "custom"
     upload(at, "stripes.png", gradient_png())
     assert "sample" not in at.query_params  # an uploaded picture cannot travel in a link
@@ -525,7 +572,7 @@ def test_the_url_follows_the_page():
 
 def test_presenter_view_restyles_the_figures(at):
     plain = animation(at)["frames"][1]["layout"]["shapes"]
-    at.toggle(key="presenter").set_value(True).run()
+    at.toggle(key="w_presenter").set_value(True).run()
     assert not at.exception
     styled = animation(at)["frames"][1]["layout"]["shapes"]
     assert [s["line"]["width"] for s in styled] == [max(2.0, 2 * s["line"]["width"]) for s in plain]
@@ -543,10 +590,104 @@ def test_downloads_are_offered(at):
 
 @needs_shapes
 def test_the_attention_step_switches_to_the_trained_model_in_one_click(at):
-    at.radio(key="mode").set_value("lesson").run()
+    at.radio(key="w_mode").set_value("lesson").run()
     for _ in range(5):
         at.button(key="lesson_next").click().run()
     at.button(key="lesson_use_shapes").click().run()
     assert not at.exception and not at.error
     assert at.session_state["weights"] == "shapes" and at.session_state["sample"].startswith("shape_")
     assert lesson_header(at).startswith("Step 6 of 7") and any("trained (shapes)" in m.value for m in at.markdown)
+
+
+# ---------------------------------------------------------------- the page state: no choice is lost
+
+# (view, widget kind, choice, a value that is not the default): every control inside a view.
+CONTROLS = [
+    ("patches", "slider", "step", 5),
+    ("embedding", "number_input", "tok_r", 2),
+    ("embedding", "number_input", "tok_c", 1),
+    ("attention", "radio", "q_kind", "patch"),
+    ("attention", "number_input", "q_r", 2),
+    ("attention", "number_input", "q_c", 1),
+    ("attention", "slider", "opacity", 0.3),
+    ("attention", "slider", "layer", 2),
+    ("attention", "selectbox", "head", 1),
+    ("attention", "selectbox", "fusion", "max"),
+    ("attention", "slider", "discard", 0.5),
+]
+
+
+def widget(at: AppTest, kind: str, name: str):
+    return getattr(at, kind)(key=f"w_{name}")
+
+
+def tour(at: AppTest) -> None:
+    """Every view, every lesson step, both languages: everything a class might click through."""
+    for view in VIEWS:
+        open_view(at, view)
+    at.radio(key="w_mode").set_value("lesson").run()
+    for _ in range(6):
+        at.button(key="lesson_next").click().run()
+    for _ in range(6):
+        at.button(key="lesson_back").click().run()
+    at.radio(key="w_mode").set_value("explore").run()
+    at.radio(key="w_lang").set_value("ja").run()
+    for view in VIEWS:
+        open_view(at, view)
+    at.radio(key="w_lang").set_value("en").run()
+    assert not at.exception
+
+
+def test_every_choice_outlives_its_widget(at):
+    for view, kind, name, value in CONTROLS:
+        open_view(at, view)
+        widget(at, kind, name).set_value(value).run()
+        assert not at.exception and at.session_state[name] == value, name
+    open_view(at, "attention")
+    link = at.query_params.to_dict() if hasattr(at.query_params, "to_dict") else dict(at.query_params)
+    assert link["layer"] == "2" and link["head"] == "2" and link["q"] == "2,1" and link["view"] == "attention"
+    tour(at)
+    for view, kind, name, value in CONTROLS:
+        open_view(at, view)
+        assert at.session_state[name] == value, name
+        assert widget(at, kind, name).value == value, name  # and the widget shows it again
+    open_view(at, "attention")
+    assert (at.query_params.to_dict() if hasattr(at.query_params, "to_dict") else dict(at.query_params)) == link
+    assert "block 2, head 2" in str(specs(at))
+
+
+def test_the_open_view_outlives_the_lesson_and_a_language_switch(at):
+    open_view(at, "paper")
+    at.radio(key="w_mode").set_value("lesson").run()
+    at.radio(key="w_lang").set_value("ja").run()
+    at.radio(key="w_mode").set_value("explore").run()
+    assert not at.exception and at.session_state["view"] == "paper"
+    assert any("論文の図7" in m.value for m in at.markdown)  # the paper view is the one drawn, in Japanese
+    assert len(specs(at)) == 3
+
+
+def test_a_block_chosen_in_the_lesson_survives_next_and_back(at):
+    at.radio(key="w_mode").set_value("lesson").run()
+    for _ in range(5):
+        at.button(key="lesson_next").click().run()
+    assert lesson_header(at).startswith("Step 6")
+    at.slider(key="w_layer").set_value(2).run()
+    at.button(key="lesson_next").click().run()
+    at.button(key="lesson_back").click().run()
+    assert not at.exception and at.slider(key="w_layer").value == 2 and at.query_params["layer"] == "2"
+
+
+def test_choices_that_no_longer_fit_are_clamped_and_the_page_says_so(at):
+    open_view(at, "attention")
+    at.radio(key="w_q_kind").set_value("patch").run()
+    at.number_input(key="w_q_r").set_value(2).run()
+    at.selectbox(key="w_head").set_value(3).run()
+    at.number_input(key="w_depth").set_value(2).run()  # block 4 of a 2-block model
+    assert not at.exception and at.slider(key="w_layer").value == 2
+    assert any("Block (layer) 4 does not fit this model: showing 2." in c.value for c in at.caption)
+    at.number_input(key="w_num_heads").set_value(2).run()  # head 4 of 2
+    assert at.selectbox(key="w_head").value == 1
+    at.number_input(key="w_patch_size").set_value(81).run()  # a 1×1 grid: the query's row 2 is gone
+    assert not at.exception and at.number_input(key="w_q_r").value == 0
+    assert any("Query · Row r 2 does not fit this model: showing 0." in c.value for c in at.caption)
+    assert at.query_params["q"] == "0,0" and at.query_params["layer"] == "2"  # the link says what is shown

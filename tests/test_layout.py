@@ -51,7 +51,7 @@ def test_nothing_a_user_sends_is_unpickled_or_executed():
     import ast
 
     forbidden = {("torch", "load"), ("pickle", "load"), ("pickle", "loads"), ("numpy", "load")}
-    files = [ROOT / "app.py", *sorted((ROOT / "vizlib").rglob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py")), *sorted((ROOT / "vizlib").rglob("*.py"))]
     found = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -68,3 +68,37 @@ def test_nothing_a_user_sends_is_unpickled_or_executed():
                 if any(n.split(".")[0] in ("pickle", "dill", "joblib") for n in names):
                     found.append((path.name, "imports pickle"))
     assert found == []
+
+
+# Modules of views/ that are not views: the page state, the cached compute and the drawing helpers.
+PAGE_SUPPORT = {"state", "compute", "ui", "__init__"}
+
+
+def test_no_view_imports_another_and_app_reaches_every_view():
+    """Each view imports vizlib and the page's support modules, never another view; app.py wires them."""
+    import ast
+
+    views = {p.stem for p in (ROOT / "views").glob("*.py")} - PAGE_SUPPORT
+    assert {"patches", "embedding", "proof", "attention", "paper", "predictions", "lesson", "downloads",
+            "sidebar"} <= views  # fmt: skip
+    for name in sorted(views | PAGE_SUPPORT):
+        tree = ast.parse((ROOT / "views" / f"{name}.py").read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "views":
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("views."):
+                imported.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[1] for a in node.names if a.name.startswith("views.")}
+        assert imported <= PAGE_SUPPORT, (name, imported - PAGE_SUPPORT)
+    app = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    wired = {a.name for node in ast.walk(app) if isinstance(node, ast.ImportFrom) and node.module == "views"
+             for a in node.names}  # fmt: skip
+    assert views <= wired  # one hop from app.py
+
+
+def test_app_py_is_the_short_entry():
+    lines = (ROOT / "app.py").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 160, len(lines)  # set-up, sidebar, compute, the open view: the rest lives in views/
+    assert "torch" not in "\n".join(lines)  # no tensor maths on the page

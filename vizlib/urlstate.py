@@ -18,6 +18,7 @@ from vizlib import config, image
 
 LANGUAGES = ("en", "ja")
 MODES = ("explore", "lesson")
+VIEWS = ("patches", "embedding", "proof", "attention", "paper", "predictions")  # the explore view's tabs
 PRESETS = ("article", "vit_s16", "vit_b16", "custom")
 WEIGHTS = ("random", "shapes", "pretrained")
 LESSON_STEPS = 7
@@ -78,6 +79,7 @@ def _query(text: str) -> tuple[str, int, int]:
 FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "lang": ("lang", _choice(LANGUAGES)),
     "mode": ("mode", _choice(MODES)),
+    "view": ("view", _choice(VIEWS)),
     "step": ("lesson_step", _int(1, LESSON_STEPS)),
     "presenter": ("presenter", lambda text: {"1": True, "0": False}[text]),
     "preset": ("preset", _choice(PRESETS)),

@@ -92,6 +92,7 @@ def click_point(page, chart_index: int, trace_index: int, point_index: int) -> N
 def test_clicking_a_cell_selects_its_token(page):
     page.get_by_role("tab", name="Embedding grid").click()
     page.get_by_text("Cell (0, 0) becomes token 1").wait_for(timeout=30_000)
+    wait_for_app(page)
     charts = page.evaluate(
         "() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullData.map(t => t.mode || ''))"
     )
@@ -120,6 +121,12 @@ def test_changing_p_changes_the_grid_and_the_frames(page):
 def test_clicking_a_patch_makes_it_the_attention_query(page):
     page.get_by_role("tab", name="Attention").click()
     page.get_by_text("Showing where CLS looks.").wait_for(timeout=30_000)
+    wait_for_app(page)  # only the open tab runs: its charts arrive after the click, the old tab's go
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd._fullData"
+        " && gd._fullData.map(t => t.type).join(',') === 'image,heatmap,scatter')",
+        timeout=30_000,
+    )
     charts = page.evaluate(
         "() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullData.map(t => t.type).join(','))"
     )

@@ -1,0 +1,145 @@
+"""View: attention. For a chosen query (CLS or any patch): its map in one block and head on the
+picture, every block × head at once, the raw T × T matrix, and attention rollout.
+
+All its controls (query, opacity, block, head, fusion, discard ratio) rerun only this view
+(``st.fragment``); rollout per (fusion, discard) and every figure are cached with the run.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from views import compute, ui
+from views import state as S
+from views.compute import Computed
+from vizlib import analysis, image, model
+from vizlib.figures import attention as attention_fig
+from vizlib.i18n import Translator
+
+MATRIX_MAX = 400  # most rows/columns of a raw attention matrix sent to the browser
+
+
+def pick_query(grid_w: int) -> None:
+    """Callback of a click on the attention picture: the clicked patch becomes the query."""
+    points = st.session_state["query_picker"].selection.get("points", [])
+    if points:
+        r, col = divmod(int(points[0]["point_index"]), grid_w)
+        S.update({"q_kind": "patch", "q_r": r, "q_c": col})
+
+
+def head_name(t: Translator, head) -> str:
+    return t("mean_title") if head == "mean" else str(head + 1)
+
+
+def query_controls(t: Translator, c: Computed) -> float:
+    """Query kind, row, column and overlay opacity; returns the opacity."""
+    Gh, Gw = c.cfg.grid
+    kind, row, col, opacity = st.columns([2, 1, 1, 2])
+    kind.radio(t("query"), ["cls", "patch"], format_func=lambda q: t(f"query_{q}"), horizontal=True,
+               **S.bind("q_kind"))  # fmt: skip
+    patch = S.get("q_kind") == "patch"
+    row.number_input(t("token_row"), 0, Gh - 1, disabled=not patch, **S.bind("q_r"))
+    col.number_input(t("token_col"), 0, Gw - 1, disabled=not patch, **S.bind("q_c"))
+    opacity.slider(t("opacity"), 0.0, 1.0, step=0.05, **S.bind("opacity"))
+    return float(S.get("opacity"))
+
+
+def block_and_head(t: Translator, c: Computed) -> tuple[int, int | str]:
+    """The block slider (1-based) and head selectbox (0-based or "mean"); ``state.fit_to`` keeps them in range."""
+    depth, nh = c.cfg.depth, c.cfg.num_heads
+    # A slider needs min < max: with one block it shows 1 of 2, disabled.
+    st.slider(t("layer"), 1, max(depth, 2), disabled=depth == 1, **S.bind("layer"))
+    heads = [*range(nh), "mean"]
+    st.selectbox(t("head"), heads, format_func=partial(head_name, t), **S.bind("head"))
+    return min(int(S.get("layer")), depth), S.get("head")
+
+
+@st.fragment
+def draw(t: Translator, c: Computed, compact: bool = False) -> None:
+    """Attention for a chosen query; ``compact`` (the lesson) leaves out the block × head grid and raw matrix."""
+    cfg = c.cfg
+    Gh, Gw = cfg.grid
+    if not compact:
+        st.markdown(t("attn_explain"))
+    alpha = query_controls(t, c)
+    query = S.query_index(cfg.grid)
+    c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
+    patch = divmod(query - 1, Gw) if query else None
+    st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1]))
+    left, right = st.columns([1, 2])
+    with left:
+        block, head = block_and_head(t, c)
+
+        def picker():
+            rows, source = (list(range(cfg.num_patches + 1)), c.trace.attentions) if c.full else (
+                c.trace.rows, c.trace.attention_rows)  # fmt: skip
+            maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
+            chosen = analysis.pick_head(maps[block - 1], head)  # (Gh, Gw)
+            title = t("enlarged_title", b=block, h=head_name(t, head))
+            return attention_fig.overlay_figure(c.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title)
+
+        ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha), picker,
+                        on_select=partial(pick_query, Gw), selection_mode="points")  # fmt: skip
+        st.caption(t("click_to_query"))
+    if compact:
+        with right:
+            rollout(t, c, query, patch, alpha)
+    else:
+        with right:
+            st.markdown(t("grid_title"))
+            ui.cached_chart("layer_head_grid", (c.run, t.lang, query, alpha), lambda: layer_head(t, c, query, alpha))
+        raw_matrix(t, c, block, head)
+        rollout(t, c, query, patch, alpha)
+        if c.weights == S.RANDOM:
+            st.caption(t("attn_random_note"))
+    S.write_url()  # block, head and query travel in the share link
+
+
+def layer_head(t: Translator, c: Computed, query: int, alpha: float):
+    """Every block × head (and their mean) for this query, on a thumbnail of the picture."""
+    cfg = c.cfg
+    rows, source = (list(range(cfg.num_patches + 1)), c.trace.attentions) if c.full else (
+        c.trace.rows, c.trace.attention_rows)  # fmt: skip
+    maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
+    thumb = image.grid_thumbnail(c.pixels, cfg.grid)
+    grid_maps = analysis.with_mean_heads(maps)  # (depth, nh + 1, Gh, Gw)
+    cols = [t("head_short", h=h + 1) for h in range(cfg.num_heads)] + [t("mean_title")]
+    row_labels = [t("block_short", b=b + 1) for b in range(cfg.depth)]
+    return attention_fig.layer_head_figure(thumb, grid_maps.numpy(), row_labels, cols, alpha)
+
+
+def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
+    st.subheader(t("raw_header"))
+    if not c.full:
+        st.info(t("needs_full", T=c.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        return
+    matrix = analysis.pick_head(c.trace.attentions[block - 1][0], head)  # (T, T)
+    shown, step, _ = analysis.display_downsample(matrix, MATRIX_MAX, MATRIX_MAX)
+    title = t("raw_title", b=block, h=head_name(t, head), T=matrix.shape[0])
+    axes = (t("raw_queries"), t("raw_keys"))
+    ui.cached_chart("raw_matrix", (c.run, t.lang, block, head),
+                    lambda: attention_fig.matrix_figure(shown.numpy(), step, title, axes))  # fmt: skip
+    if step > 1:
+        st.caption(t("tokens_downsampled", r=step, c=step))
+
+
+def rollout(t: Translator, c: Computed, query: int, patch, alpha: float) -> None:
+    """Attention rollout (Abnar & Zuidema 2020) with vit-explain's head fusion and discard ratio."""
+    st.subheader(t("rollout_header"))
+    st.markdown(t("rollout_explain"))
+    if not c.full:
+        st.info(t("needs_full", T=c.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        return
+    fusion_col, discard_col = st.columns(2)
+    fusion_col.selectbox(t("fusion"), ["mean", "max", "min"], format_func=lambda f: t(f"fusion_{f}"),
+                         **S.bind("fusion"))  # fmt: skip
+    discard_col.slider(t("discard"), 0.0, 0.95, step=0.05, help=t("discard_help"), **S.bind("discard"))
+    fusion, discard = S.get("fusion"), float(S.get("discard"))
+
+    def build():
+        query_map = analysis.rollout_map(compute.rollout(c, fusion, discard), query, c.cfg.grid)  # (Gh, Gw)
+        return attention_fig.overlay_figure(c.pixels, query_map.numpy(), c.cfg.patch_size, alpha, patch, False)
+
+    ui.cached_chart("rollout", (c.run, query, alpha, fusion, discard), build)

@@ -1,0 +1,243 @@
+"""Everything the views draw from, computed once per (config, weights, picture, snap policy) and cached.
+
+Models, traces and every analysis that depends only on the run (PCA colours, filter components,
+position similarity, mean attention distance, rollout per fusion and discard ratio) are cached as
+resources shared by every session: they are read-only. Figures are cached the same way under a key
+that names everything they show (``figure``), so a rerun that changes nothing they show rebuilds
+nothing. No view imports another; they all import this module and ``views.state``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from views.state import RANDOM, SHAPES, SHAPES_DIR
+from vizlib import analysis, config, image, model
+from vizlib import weights as weights_lib
+from vizlib.figures import overview as overview_fig
+
+FIGURE_ENTRIES = 256  # figures kept across sessions (each ≤ ~2 MB; most are tens of kB)
+FIGURE_TTL_S = 3600
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def decode(data: bytes):
+    """Bytes → upright RGB picture (raises ImageError)."""
+    return image.load_image(data)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.VisionTransformer:
+    """One model per (config, device, weights), shared by every session.
+
+    ``weights``: ``random`` (seeded init of ``cfg``), ``shapes@STEP`` / ``shapes@final`` (the shipped
+    checkpoint) or ``hf:NAME`` / ``file:DIGEST:HEADS`` (pretrained). Trained weights at another patch
+    size than their own are resampled (FlexiViT); ``cfg`` is then the checkpoint's with that patch size.
+    """
+    if weights == RANDOM:
+        return model.VisionTransformer(cfg).eval().to(dev)
+    vit = get_loaded(weights).model
+    if cfg.patch_size != vit.cfg.patch_size:
+        vit = weights_lib.with_patch_size(vit, cfg.patch_size)
+    assert vit.cfg == cfg, "the page asks for the checkpoint's own config, up to the patch size"
+    return vit.to(dev)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
+    """Trained weights with their labels and normalisation (raises WeightsError).
+
+    ``file:DIGEST:HEADS`` is an uploaded .safetensors file: its bytes come with the first call.
+    """
+    if weights.startswith("hf:"):
+        return weights_lib.load_pretrained(weights.removeprefix("hf:"))
+    if weights.startswith("file:"):
+        if _data is None:
+            raise weights_lib.WeightsError("the uploaded weights are no longer in memory: upload the file again")
+        _, digest, heads = weights.split(":")
+        return weights_lib.load_safetensors_bytes(_data, int(heads) or None, source=f"upload {digest[:8]}")
+    step = weights.removeprefix(f"{SHAPES}@")
+    return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
+
+
+@st.cache_resource(show_spinner=False)
+def shapes_meta() -> dict | None:
+    """The shipped shapes checkpoint's config.json (None when it is missing)."""
+    path = SHAPES_DIR / "config.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def normalisation(weights: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The input mean and std the weights expect (ImageNet's for random init)."""
+    if weights == RANDOM:
+        return image.IMAGENET_MEAN, image.IMAGENET_STD
+    loaded = get_loaded(weights)
+    return loaded.mean, loaded.std
+
+
+def weights_name(weights: str) -> str:
+    """What a badge calls pretrained weights: the hub id or folder, or the uploaded file."""
+    return get_loaded(weights).source if weights.startswith("file:") else weights.removeprefix("hf:")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def get_fitted(digest: str, size: tuple[int, int], policy: str, _img):
+    """The picture fitted to the requested (H, W); keyed by picture digest, size and policy."""
+    return image.fit_image(_img, size, policy)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def get_trace(
+    cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: str, rows: tuple[int, ...], _fitted
+) -> tuple[model.Trace, float]:
+    """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy).
+
+    ``rows`` are the attention rows to keep; they matter only beyond FULL_ATTENTION_MAX tokens
+    (below it every full matrix is kept and ``rows`` is always ``(0,)``). Shared read-only.
+    """
+    x = image.to_tensor(_fitted, *normalisation(weights))  # (1, 3, H, W)
+    x = image.snap_to_patches(x, cfg.patch_size, snap)  # (1, 3, H′, W′)
+    return model.timed_trace(get_model(cfg, dev, weights), x, list(rows))
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What every view draws from: the run's settings, pictures, trace and model."""
+
+    cfg: config.ViTConfig
+    requested: tuple[int, int]  # (H, W) asked for, before snapping to whole patches
+    policy: str  # aspect-ratio fit policy
+    snap: str  # crop / pad / scale to whole patches
+    dev: str  # torch device
+    weights: str  # "random", "shapes@STEP", "hf:NAME" or "file:DIGEST:HEADS"
+    key: tuple  # (picture digest, requested size, fit policy): the cache key of this picture
+    img: object  # the decoded photo (PIL)
+    fitted: object  # the photo fitted to ``requested`` (PIL)
+    trace: model.Trace
+    seconds: float  # the forward pass's wall time
+    pixels: np.ndarray  # (H′, W′, 3) uint8: what the model saw
+    colours: np.ndarray  # (Gh, Gw, 3) PCA colour of each vector
+
+    @property
+    def run(self) -> tuple:
+        """Everything the trace depends on: the cache key of every analysis and figure of this run."""
+        return (self.cfg, self.dev, self.weights, self.key, self.snap, tuple(self.trace.rows))
+
+    @property
+    def vit(self) -> model.VisionTransformer:
+        return get_model(self.cfg, self.dev, self.weights)
+
+    @property
+    def full(self) -> bool:
+        """Whether every full attention matrix is kept (T ≤ FULL_ATTENTION_MAX)."""
+        return self.trace.attentions is not None
+
+
+def compute(cfg: config.ViTConfig, requested, policy: str, snap: str, dev: str, weights: str, data: bytes,
+            query: int) -> Computed:  # fmt: skip
+    """The run for these settings and this picture; beyond FULL_ATTENTION_MAX tokens the trace keeps
+    CLS's attention rows and ``query``'s (0 = CLS, 1 + r·Gw + c = patch (r, c))."""
+    img = decode(data)
+    key = (hashlib.sha256(data).hexdigest(), requested, policy)
+    fitted = get_fitted(*key, img)
+    full = cfg.num_patches + 1 <= model.FULL_ATTENTION_MAX
+    rows = (0,) if full else tuple(sorted({0, query}))
+    trace, seconds = get_trace(cfg, dev, weights, key, snap, rows, fitted)
+    pixels = display_pixels(cfg, dev, weights, key, snap, rows, trace)
+    colours = pca_colours(cfg, dev, weights, key, snap, rows, trace)
+    return Computed(cfg, requested, policy, snap, dev, weights, key, img, fitted, trace, seconds, pixels, colours)
+
+
+def with_query(c: Computed, query: int) -> Computed:
+    """The same run with ``query``'s attention row kept (a no-op below FULL_ATTENTION_MAX tokens)."""
+    if c.full or query in c.trace.rows:
+        return c
+    rows = tuple(sorted({0, query}))
+    trace, seconds = get_trace(c.cfg, c.dev, c.weights, c.key, c.snap, rows, c.fitted)
+    return Computed(**{**c.__dict__, "trace": trace, "seconds": seconds})
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def display_pixels(cfg, dev, weights, key, snap, rows, _trace: model.Trace) -> np.ndarray:
+    """``(H′, W′, 3)`` uint8: the input the model saw, un-normalised for display."""
+    return image.to_display(_trace.inputs, *normalisation(weights))  # (H′, W′, 3)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def pca_colours(cfg, dev, weights, key, snap, rows, _trace: model.Trace) -> np.ndarray:
+    """``(Gh, Gw, 3)`` in [0, 1]: each 1×1×D vector coloured by its first three principal components."""
+    return analysis.pca_rgb(_trace.patch_grid).numpy()  # (Gh, Gw, 3)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _proof(run: tuple, _inputs: torch.Tensor, _conv) -> analysis.Proof:
+    return analysis.conv_vs_linear(_inputs, _conv)
+
+
+def proof(c: Computed) -> analysis.Proof:
+    """Conv2d against split + flatten + Linear on this picture and these weights."""
+    return _proof(c.run, c.trace.inputs.to(c.dev), c.vit.patch_embed.proj)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _filter_components(run: tuple, _weight: torch.Tensor) -> torch.Tensor:
+    return analysis.filter_components(_weight)
+
+
+def filter_components(c: Computed) -> torch.Tensor:
+    """``(k, 3, P, P)`` top principal components of the patch-embedding filters (Fig. 7 left)."""
+    return _filter_components(c.run[:3], c.vit.patch_embed.proj.weight.detach().cpu())
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _pos_similarity(run: tuple, _pos_embed: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    return analysis.pos_embed_similarity(_pos_embed, grid)
+
+
+def pos_similarity(c: Computed) -> torch.Tensor:
+    """``(Gh, Gw, Gh, Gw)`` cosine similarity of the position embeddings (Fig. 7 centre)."""
+    return _pos_similarity(c.run[:3], c.vit.pos_embed.detach().cpu(), c.cfg.grid)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _distances(run: tuple, _attentions) -> torch.Tensor:
+    return analysis.mean_attention_distance(_attentions, run[0].grid, run[0].patch_size)
+
+
+def distances(c: Computed) -> torch.Tensor:
+    """``(depth, nh)`` mean attention distance in pixels (Fig. 7 right); needs the full matrices."""
+    return _distances(c.run, c.trace.attentions)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _rollout(run: tuple, fusion: str, discard: float, _attentions) -> torch.Tensor:
+    return analysis.attention_rollout(_attentions, fusion, discard)
+
+
+def rollout(c: Computed, fusion: str, discard: float) -> torch.Tensor:
+    """``(1, T, T)`` attention rollout for this head fusion and discard ratio; needs the full matrices."""
+    return _rollout(c.run, fusion, round(float(discard), 4), c.trace.attentions)
+
+
+@st.cache_resource(max_entries=FIGURE_ENTRIES, ttl=FIGURE_TTL_S, show_spinner=False)
+def _figure(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False) -> go.Figure:
+    """A figure built once per ``key`` and shared by every session (never mutate it).
+
+    ``key`` must name everything the figure shows: the run (``Computed.run``), the language of its
+    words and every control it depends on. In presenter view it is restyled once, here.
+    """
+    if presenter:
+        return _figure((*key, "presenter"), lambda: overview_fig.presenter(build()))
+    return _figure(key, build)

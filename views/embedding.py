@@ -1,0 +1,94 @@
+"""View: the embedding grid. The grid of 1×1×D vectors in PCA colours, one token's patch and vector,
+every token as a heatmap, and the sequence assembly (flatten, CLS, position embeddings).
+
+The token picker (a click on the grid, row and column) reruns only its part (``st.fragment``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from views import state as S
+from views import ui
+from views.compute import Computed
+from vizlib import analysis
+from vizlib.figures import embedding as embedding_fig
+from vizlib.figures import inspector as inspector_fig
+from vizlib.figures import sequence as sequence_fig
+from vizlib.i18n import Translator
+
+HEATMAP_MAX = (256, 384)  # most rows × columns of the token heatmap sent to the browser
+
+
+def draw(t: Translator, c: Computed) -> None:
+    st.markdown(t("pca_explain", D=c.cfg.embed_dim))
+    tokens(t, c)
+    sequence(t, c)
+
+
+def pick_token(grid_w: int) -> None:
+    """Callback of a click on the PCA grid: the clicked cell becomes the selected token."""
+    points = st.session_state["pca_grid"].selection.get("points", [])
+    if points:
+        r, col = divmod(int(points[0]["point_index"]), grid_w)  # markers are row-major
+        S.update({"tok_r": r, "tok_c": col})
+
+
+@st.fragment
+def tokens(t: Translator, c: Computed) -> None:
+    """The PCA grid with the selected token, its patch, its vector and the N × D token matrix."""
+    cfg, trace = c.cfg, c.trace
+    Gh, Gw = cfg.grid
+    P, D = cfg.patch_size, cfg.embed_dim
+    r, col = min(int(S.get("tok_r")), Gh - 1), min(int(S.get("tok_c")), Gw - 1)
+    titles = (t("pca_title_input"), t("pca_title_grid", Gh=Gh, Gw=Gw))
+    ui.cached_chart("pca_grid", (c.run, t.lang, r, col),
+                    lambda: embedding_fig.pca_grid_figure(c.pixels, P, c.colours, titles, selected=(r, col)),
+                    on_select=partial(pick_token, Gw), selection_mode="points")  # fmt: skip
+    pick_r, pick_c, _ = st.columns([1, 1, 4])
+    pick_r.number_input(t("token_row"), 0, Gh - 1, **S.bind("tok_r"))
+    pick_c.number_input(t("token_col"), 0, Gw - 1, **S.bind("tok_c"))
+    token = r * Gw + col
+    st.markdown(t("token_explain", r=r, c=col, i=token + 1, D=D))
+    window, vector = analysis.token_patch(trace.inputs, trace.patch_grid, r, col)  # (3, P, P), (D,)
+    patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
+    window_titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
+    ui.cached_chart("token_patch", (c.run, t.lang, r, col),
+                    lambda: inspector_fig.window_figure(patch_pixels, window.numpy(), window_titles))  # fmt: skip
+    strip_title = t("output_strip", D=D, r=r, c=col)
+    ui.cached_chart("token_vector", (c.run, t.lang, r, col),
+                    lambda: inspector_fig.output_strip_figure(vector.numpy(), strip_title))  # fmt: skip
+    matrix = trace.patch_tokens[0]  # (N, D)
+    shown, row_step, col_step = analysis.display_downsample(matrix, *HEATMAP_MAX)
+    title = t("tokens_title", N=matrix.shape[0], D=D)
+    axes = (t("tokens_x"), t("tokens_y"))
+    ui.cached_chart("tokens", (c.run, t.lang, token),
+                    lambda: embedding_fig.token_heatmap(shown.numpy(), row_step, col_step, title, axes,
+                                                        selected_row=token))  # fmt: skip
+    if row_step > 1 or col_step > 1:
+        st.caption(t("tokens_downsampled", r=row_step, c=col_step))
+
+
+def sequence(t: Translator, c: Computed) -> None:
+    """Flatten the grid, prepend CLS, add the position embeddings: the encoder's input."""
+    cfg = c.cfg
+    N, D = cfg.num_patches, cfg.embed_dim
+    Gh, Gw = cfg.grid
+    st.subheader(t("sequence_header"))
+    st.markdown(t("sequence_explain", N=N, D=D, T=N + 1))
+
+    def build():
+        vit = c.vit
+        patch_tokens, cls, pos = analysis.sequence_for_display(
+            c.trace.patch_tokens[0],
+            vit.cls_token.detach().cpu()[0, 0],
+            vit.pos_embed.detach().cpu()[0],
+            *HEATMAP_MAX,
+        )  # (n, d), (d,), (n + 1, d)
+        titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), t("seq_cls", T=N + 1, D=D),
+                  t("seq_pos", T=N + 1, D=D), t("seq_sum", T=N + 1, D=D)]  # fmt: skip
+        return sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles)
+
+    ui.cached_chart("sequence", (c.run, t.lang), build)

@@ -1,0 +1,80 @@
+"""View: the guided lesson. The article's story in seven steps: the text, the part of a view it
+talks about, a code panel with the user's numbers, Back / Next.
+
+The parts come from the other views through ``sections`` (passed in by app.py), so this module
+imports no other view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from views import compute, ui
+from views import state as S
+from views.compute import Computed
+from vizlib import config, lesson
+from vizlib.figures import overview as overview_fig
+from vizlib.i18n import Translator
+
+Section = Callable[[Translator, Computed], None]
+
+
+def go(delta: int) -> None:
+    """Callback of Back / Next."""
+    S.put("lesson_step", min(max(1, int(S.get("lesson_step")) + delta), len(lesson.STEPS)))
+
+
+def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: Callable[[], None],
+         try_patch_size: Callable[[int], None]) -> None:  # fmt: skip
+    """``sections``: the step id → the part of a view it shows (``grid``, ``window``, ``stride``,
+    ``proof``, ``sequence``, ``attention``); ``use_shapes`` and ``try_patch_size`` are the sidebar's
+    callbacks for the lesson's buttons."""
+    n = len(lesson.STEPS)
+    k = min(max(1, int(S.get("lesson_step"))), n)
+    step = lesson.STEPS[k - 1]
+    nums = lesson.numbers(c.cfg)
+    st.progress(k / n)
+    st.subheader(t("lesson_header", k=k, n=n, title=t(f"lesson_{step.id}_title", **nums)))
+    back, forward, _ = st.columns([1, 1, 3])
+    back.button(t("lesson_back"), key="lesson_back", on_click=go, args=(-1,), disabled=k == 1,
+                shortcut="left", width="stretch")  # fmt: skip
+    forward.button(t("lesson_next"), key="lesson_next", on_click=go, args=(1,), disabled=k == n,
+                   shortcut="right", type="primary", width="stretch")  # fmt: skip
+    labels = [t(key, depth=c.cfg.depth) for key in lesson.OVERVIEW_BOXES]
+    D, N, T = c.cfg.embed_dim, c.cfg.num_patches, c.cfg.num_patches + 1
+    arrows = [f"({N}, 3·{c.cfg.patch_size}²)", f"({N}, {D})", f"({T}, {D})", f"CLS ({D})"]
+    ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes),
+                    lambda: overview_fig.overview_figure(labels, arrows, step.boxes))  # fmt: skip
+    st.markdown(t(f"lesson_{step.id}_body", **nums))
+    if step.id == "attention" and c.weights == S.RANDOM and compute.shapes_meta() is not None:
+        st.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes, icon=":material/school:")
+    if step.id in sections:
+        sections[step.id](t, c)
+    else:
+        scaling(t, c, try_patch_size)
+    with st.expander(t("code_panel"), expanded=step.id in ("window", "stride", "proof", "sequence")):
+        notes = {key: t(f"code_note_{key}") for key in lesson.CODE_NOTES}
+        st.code(lesson.code_text(c.cfg, notes), language="python", wrap_lines=True)
+        st.caption(t("code_caption"))
+    st.caption(t("lesson_keys") if k < n else t("lesson_done"))
+
+
+def scaling(t: Translator, c: Computed, try_patch_size: Callable[[int], None]) -> None:
+    """What other patch sizes would cost, each one click away."""
+    rows = lesson.patch_size_table(c.cfg)
+    table = [
+        {t("cost_P"): r.P, t("cost_grid"): f"{r.grid[0]}×{r.grid[1]}", t("cost_N"): r.N, t("cost_L"): r.L,
+         t("cost_attention"): r.attention, t("cost_params"): r.params,
+         t("cost_note"): t("cost_now") if r.P == c.cfg.patch_size else
+         (t("cost_over", max=config.MAX_TOKENS) if r.over_cap else "")}
+        for r in rows
+    ]  # fmt: skip
+    counts = [t("cost_N"), t("cost_L"), t("cost_attention"), t("cost_params")]
+    localized = {name: st.column_config.NumberColumn(format="localized") for name in counts}  # 115,600
+    st.dataframe(table, hide_index=True, column_config=localized)
+    cols = st.columns(len(rows))
+    for col, r in zip(cols, rows, strict=True):
+        col.button(t("try_p", P=r.P), key=f"try_p_{r.P}", on_click=try_patch_size, args=(r.P,),
+                   disabled=r.over_cap or r.P == c.cfg.patch_size, width="stretch")  # fmt: skip

@@ -1,0 +1,44 @@
+"""View: the ViT paper's Figure 7, live on this model: embedding filters' principal components,
+position-embedding similarity, mean attention distance per head and block."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from views import compute, ui
+from views.compute import Computed
+from vizlib import model
+from vizlib.figures import paper as paper_fig
+from vizlib.i18n import Translator
+
+POS_GRID_MAX = 256  # most patches for the position-similarity grid of grids (N² cells)
+
+
+def draw(t: Translator, c: Computed) -> None:
+    cfg = c.cfg
+    st.markdown(t("fig7_explain"))
+    left, centre, right = st.columns(3)
+    with left:
+        comps = compute.filter_components(c)  # (k, 3, P, P)
+        title = t("fig7_filters", k=comps.shape[0])
+        build = lambda: paper_fig.filter_tiles_figure(comps.numpy(), title)  # noqa: E731
+        ui.cached_chart("fig7_filters", (c.run[:3], t.lang), build)
+        st.caption(t("fig7_filters_caption"))
+    with centre:
+        if cfg.num_patches <= POS_GRID_MAX:
+            axes = (t("fig7_pos_x"), t("fig7_pos_y"))
+            ui.cached_chart("fig7_pos", (c.run[:3], t.lang),
+                            lambda: paper_fig.pos_similarity_figure(compute.pos_similarity(c).numpy(), t("fig7_pos"),
+                                                                    axes))  # fmt: skip
+            st.caption(t("fig7_pos_caption"))
+        else:
+            st.info(t("fig7_pos_too_many", N=cfg.num_patches, max=POS_GRID_MAX))
+    with right:
+        if not c.full:
+            st.info(t("needs_full", T=cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+            return
+        axes = (t("fig7_dist_x"), t("fig7_dist_y"))
+        ui.cached_chart("fig7_distance", (c.run, t.lang),
+                        lambda: paper_fig.distance_figure(compute.distances(c).numpy(), t("fig7_dist"), axes,
+                                                          t("head")))  # fmt: skip
+        st.caption(t("fig7_dist_caption"))

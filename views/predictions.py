@@ -1,0 +1,36 @@
+"""View: the classification head's top classes (random, the shapes model's, or the checkpoint's)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from views import compute
+from views.compute import Computed
+from views.state import RANDOM, SHAPES
+from vizlib import analysis
+from vizlib.i18n import Translator
+
+TOP_K = 5
+
+
+def draw(t: Translator, c: Computed) -> None:
+    labels = compute.get_loaded(c.weights).labels if c.weights != RANDOM else None
+    if c.weights != RANDOM and labels is None:
+        st.info(t("no_head_note"))
+        return
+    rows = [
+        {t("label"): class_label(t, c.weights, labels, i), t("probability"): round(p, 4), t("logit"): round(z, 4)}
+        for i, p, z in analysis.top_k(c.trace.logits, TOP_K)
+    ]
+    st.dataframe(rows, hide_index=True)
+    if c.weights == RANDOM:
+        st.caption(t("random_head_note", K=c.cfg.num_classes))
+    elif c.weights.startswith(SHAPES):
+        st.caption(t("shapes_head_note"))
+
+
+def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:
+    """A class's name: translated for the shapes model, the checkpoint's own otherwise."""
+    if labels is None:
+        return t("class_name", i=i)
+    return t(f"class_{labels[i]}") if weights.startswith(SHAPES) else labels[i]

@@ -1,0 +1,282 @@
+"""The sidebar: language, view mode, the model's numbers and weights, the picture.
+
+Everything here changes what the page computes, so a change reruns the whole page. Each widget
+shows a choice of ``views.state`` and writes it back; bad settings and bad files get a message in
+the page's language and the last good ones are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from views import compute, ui
+from views import state as S
+from views.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, SHAPE_SAMPLES, SHAPES
+from vizlib import config, device, image, urlstate
+from vizlib import weights as weights_lib
+from vizlib.i18n import LANGUAGES, Translator
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar decided: the model, how the picture is fitted, and the picture."""
+
+    cfg: config.ViTConfig
+    requested: tuple[int, int]  # (H, W) asked for, before snapping to whole patches
+    policy: str
+    snap: str
+    dev: str
+    weights: str
+    data: bytes  # the picture's bytes
+    name: str  # the sample's name or the uploaded file's
+
+
+# ---------------------------------------------------------------- language and mode
+
+
+def choose_language() -> Translator:
+    label = Translator(S.get("lang"))("language")
+    st.sidebar.radio(label, list(LANGUAGES), format_func=LANGUAGES.get, horizontal=True, **S.bind("lang"))
+    return Translator(S.get("lang"))
+
+
+def choose_mode(t: Translator) -> str:
+    st.sidebar.radio(t("mode"), list(urlstate.MODES), format_func=lambda m: t(f"mode_{m}"), horizontal=True,
+                     **S.bind("mode"))  # fmt: skip
+    st.sidebar.toggle(t("presenter"), help=t("presenter_help"), **S.bind("presenter"))
+    st.sidebar.caption(t("share_caption"))
+    return S.get("mode")
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+def apply_preset() -> None:
+    """A preset writes its numbers into the number inputs."""
+    if S.get("preset") in PRESETS:
+        S.update(S.preset_numbers(S.get("preset")))
+
+
+def mark_custom() -> None:
+    """Editing any number makes the settings custom."""
+    S.put("preset", CUSTOM)
+
+
+def apply_weights() -> None:
+    """Trained weights bring their own numbers; the shapes model a picture of its world."""
+    kind = S.get("weights")
+    if kind == SHAPES and compute.shapes_meta() is not None:
+        S.update(S.config_numbers(config.ViTConfig(**compute.shapes_meta()["config"])))
+        if SHAPE_SAMPLES and S.get("sample") not in SHAPE_SAMPLES:
+            S.update({"sample": next(iter(SHAPE_SAMPLES)), "source": "sample"})
+    elif kind == PRETRAINED and "pretrained" in st.session_state:
+        S.update(S.config_numbers(compute.get_loaded(st.session_state["pretrained"]).model.cfg))
+    elif kind == RANDOM:
+        apply_preset()  # back to the preset's own numbers (a custom set stays as it is)
+
+
+def use_shapes_model() -> None:
+    """The trained shapes model, on one of its own pictures (the lesson's button)."""
+    S.put("weights", SHAPES)
+    apply_weights()
+
+
+def try_patch_size(P: int) -> None:
+    """Another patch size, as if typed in the sidebar (the lesson's buttons)."""
+    S.put("patch_size", P)
+    if S.get("weights") == RANDOM:
+        S.put("preset", CUSTOM)
+
+
+def load_pretrained() -> None:
+    """The Load button: an uploaded .safetensors file if there is one, else the named hub model or
+    folder; on failure keep the one we had (``weights_error`` says why)."""
+    upload = st.session_state.get("weights_file")
+    if upload is not None:
+        data = upload.getvalue()
+        name = f"file:{hashlib.sha256(data).hexdigest()}:{int(S.get('upload_heads'))}"
+        shown = upload.name
+    else:
+        data, shown = None, str(S.get("hub_id")).strip()
+        name = f"hf:{shown}"
+    try:
+        loaded = compute.get_loaded(name, data)
+    except weights_lib.WeightsError as err:
+        st.session_state["weights_error"] = (shown, str(err))
+        return
+    st.session_state.pop("weights_error", None)
+    st.session_state["pretrained"] = name
+    S.update(S.config_numbers(loaded.model.cfg))
+
+
+# ---------------------------------------------------------------- model
+
+
+def choose_weights(t: Translator) -> str:
+    """``random``, ``shapes@STEP`` or a pretrained name: which parameters the model runs with."""
+    options = [RANDOM, SHAPES, PRETRAINED] if compute.shapes_meta() is not None else [RANDOM, PRETRAINED]
+    if S.get("weights") not in options:
+        S.put("weights", RANDOM)
+    st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), help=t("weights_help"),
+                         **S.bind("weights", apply_weights))  # fmt: skip
+    kind = S.get("weights")
+    if kind == RANDOM:
+        return RANDOM
+    if kind == PRETRAINED:
+        return choose_pretrained(t)
+    steps = [*weights_lib.snapshot_steps(compute.SHAPES_DIR), "final"]
+    if S.get("snapshot") not in steps:
+        S.put("snapshot", "final")
+    st.sidebar.select_slider(
+        t("timeline"), steps, help=t("timeline_help"), **S.bind("snapshot"),
+        format_func=lambda s: t("timeline_final") if s == "final" else f"{s:,}",
+    )  # fmt: skip
+    return f"{SHAPES}@{S.get('snapshot')}"
+
+
+def choose_pretrained(t: Translator) -> str:
+    st.sidebar.text_input(t("hub_id"), help=t("hub_id_help"), **S.bind("hub_id"))
+    with st.sidebar.expander(t("weights_upload")):
+        st.file_uploader(t("weights_file"), type=["safetensors"], key="weights_file", help=t("weights_file_help"))
+        st.number_input(t("upload_heads"), 0, 64, help=t("upload_heads_help"), **S.bind("upload_heads"))
+    st.sidebar.button(t("load"), key="load_hub", on_click=load_pretrained)
+    if "weights_error" in st.session_state:
+        name, message = st.session_state["weights_error"]
+        st.error(t("weights_failed", name=name, message=message))
+    if "pretrained" not in st.session_state:
+        st.info(t("pretrained_none"))
+        return RANDOM
+    if "weights_error" in st.session_state:
+        st.info(t("pretrained_kept", name=compute.weights_name(st.session_state["pretrained"])))
+    return st.session_state["pretrained"]
+
+
+def number_inputs(t: Translator, fixed: bool) -> None:
+    """H, W, P, D, depth, heads; a trained model fixes all but P."""
+    left, right = st.sidebar.columns(2)
+    custom = None if fixed else mark_custom
+    left.number_input(t("img_h"), 1, 4096, disabled=fixed, **S.bind("img_h", custom))
+    right.number_input(t("img_w"), 1, 4096, disabled=fixed, **S.bind("img_w", custom))
+    left.number_input(t("patch_size"), 1, 4096, help=t("patch_size_help"), **S.bind("patch_size", custom))
+    right.number_input(t("embed_dim"), 1, 4096, help=t("embed_dim_help"), disabled=fixed,
+                       **S.bind("embed_dim", custom))  # fmt: skip
+    left.number_input(t("depth"), 1, 64, disabled=fixed, **S.bind("depth", custom))
+    right.number_input(t("num_heads"), 1, 64, disabled=fixed, **S.bind("num_heads", custom))
+
+
+def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str, str, str, str]:
+    """(config, requested size, fit policy, snap policy, device, weights) from the sidebar."""
+    st.sidebar.header(t("model_section"))
+    weights = choose_weights(t)
+    fixed = weights != RANDOM  # a trained model has its own shape; only its patch size can change
+    st.sidebar.selectbox(t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"), disabled=fixed,
+                         **S.bind("preset", apply_preset))  # fmt: skip
+    number_inputs(t, fixed)
+    if fixed:
+        st.sidebar.caption(t("fixed_by_weights"))
+    st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, help=t("seed_help"), disabled=fixed, **S.bind("seed"))
+    st.sidebar.selectbox(t("fit_policy"), list(image.FIT_POLICIES), format_func=lambda p: t(f"fit_{p}"),
+                         help=t("fit_policy_help"), **S.bind("fit_policy"))  # fmt: skip
+    st.sidebar.selectbox(t("snap_policy"), list(image.SNAP_POLICIES), format_func=lambda p: t(f"snap_{p}"),
+                         help=t("snap_help"), **S.bind("snap"))  # fmt: skip
+    devices = device.available_devices()
+    if S.get("device") not in devices:
+        S.put("device", devices[0])
+    st.sidebar.selectbox(t("device"), devices, help=t("device_help"), **S.bind("device"))
+    policy, snap, dev = S.get("fit_policy"), S.get("snap"), S.get("device")
+    if fixed:
+        cfg = trained_config(t, weights)
+        return cfg, cfg.img_size, policy, snap, dev, weights
+    cfg, requested = build_config(t, snap)
+    return cfg, requested, policy, snap, dev, weights
+
+
+def trained_config(t: Translator, weights: str) -> config.ViTConfig:
+    """The checkpoint's own config at the patch size asked for (FlexiViT resampling), or its own P."""
+    own = compute.get_loaded(weights).model.cfg
+    try:
+        cfg = config.ViTConfig(**{**own.__dict__, "patch_size": int(S.get("patch_size"))})
+    except config.ConfigError as err:
+        st.error(t("bad_config", message=ui.explain(t, err)))
+        last = st.session_state.get("last_trained_cfg", (None, own))
+        cfg = last[1] if last[0] == weights else own
+        st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
+        return cfg
+    st.session_state["last_trained_cfg"] = (weights, cfg)
+    return cfg
+
+
+def build_config(t: Translator, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
+    """The config the numbers describe (its size snapped to whole patches) and the requested
+    (H, W); with an error shown, the last pair that worked."""
+    s = st.session_state
+    requested = (int(s["img_h"]), int(s["img_w"]))
+    try:
+        snapped = image.snap_size(*requested, int(s["patch_size"]), snap)
+        cfg = config.ViTConfig(
+            img_size=snapped, patch_size=int(s["patch_size"]), embed_dim=int(s["embed_dim"]), depth=int(s["depth"]),
+            num_heads=int(s["num_heads"]), seed=int(s["seed"]),
+        )  # fmt: skip
+    except ValueError as err:
+        st.error(t("bad_config", message=ui.explain(t, err)))
+        cfg, requested = s.get("last_cfg", (config.ViTConfig(**PRESETS["article"]), (81, 81)))
+        st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
+        return cfg, requested
+    s["last_cfg"] = (cfg, requested)
+    return cfg, requested
+
+
+# ---------------------------------------------------------------- picture
+
+
+def sample_label(t: Translator, name: str) -> str:
+    """A photo's name, or a generated shape picture's class and seed."""
+    if name in SHAPE_SAMPLES:
+        kind, seed = name.removeprefix("shape_").rsplit("_", 1)
+        return t("sample_shape", kind=t(f"class_{kind}"), seed=seed)
+    return t(f"sample_{name}")
+
+
+def choose_image(t: Translator) -> tuple[bytes, str]:
+    """The picture's bytes: an upload when it decodes, else the last good one, else a sample."""
+    st.sidebar.header(t("image_section"))
+    st.sidebar.radio(t("image_source"), ["sample", "upload"], format_func=lambda s: t(f"source_{s}"),
+                     horizontal=True, **S.bind("source"))  # fmt: skip
+    if S.get("source") == "upload":
+        upload = st.sidebar.file_uploader(t("upload_label"), key="upload")
+        if upload is not None:
+            return accept_upload(t, upload.name, upload.getvalue())
+        if "last_upload" in st.session_state:
+            return st.session_state["last_upload"]
+        st.sidebar.info(t("upload_hint"))
+    if S.get("sample") not in S.ALL_SAMPLES:
+        S.put("sample", S.DEFAULT_SAMPLE)
+    st.sidebar.selectbox(t("sample_photo"), list(S.ALL_SAMPLES), format_func=lambda s: sample_label(t, s),
+                         **S.bind("sample"))  # fmt: skip
+    return S.ALL_SAMPLES[S.get("sample")].read_bytes(), S.get("sample")
+
+
+def accept_upload(t: Translator, name: str, data: bytes) -> tuple[bytes, str]:
+    """Keep an upload that decodes; for one that does not, say why and keep the last good one."""
+    try:
+        compute.decode(data)
+    except image.ImageError as err:
+        st.error(t("bad_file", name=name, message=ui.explain(t, err)))
+        if "last_upload" in st.session_state:
+            st.info(t("kept_previous"))
+            return st.session_state["last_upload"]
+        st.info(t("upload_hint"))
+        sample = S.get("sample") if S.get("sample") in S.ALL_SAMPLES else S.DEFAULT_SAMPLE
+        return S.ALL_SAMPLES[sample].read_bytes(), sample
+    st.session_state["last_upload"] = (data, name)
+    return data, name
+
+
+def settings(t: Translator) -> Settings:
+    """Draw the model and picture settings and return what they decide."""
+    cfg, requested, policy, snap, dev, weights = choose_model(t)
+    data, name = choose_image(t)
+    return Settings(cfg, requested, policy, snap, dev, weights, data, name)

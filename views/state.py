@@ -1,0 +1,209 @@
+"""The page state: every user choice under its own name in ``st.session_state``, apart from any widget.
+
+Streamlit deletes a widget's key on any run that does not draw the widget, so a choice held only
+by a widget is lost when its view is hidden (FACTS.md, "Streamlit"). Here each choice lives under
+its own name (``CHOICES``); a widget is given a key of its own (``widget_key(name)``), shown the
+choice before it is drawn and writes the choice back from its ``on_change`` (``bind``). A run that
+does not draw a widget leaves its choice alone. The share link is read into and written from
+these choices (``restore_from_url``, ``write_url``), so it always holds the page's real state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from vizlib import config, urlstate
+from vizlib.paths import ASSETS_DIR, SAMPLES_DIR
+
+SHAPES_DIR = ASSETS_DIR / "shapes"
+SAMPLES = {path.stem: path for path in sorted(SAMPLES_DIR.glob("*.jpg"))}
+SHAPE_SAMPLES = {f"shape_{path.stem}": path for path in sorted((SHAPES_DIR / "samples").glob("*.png"))}
+ALL_SAMPLES = {**SAMPLES, **SHAPE_SAMPLES}
+RANDOM, SHAPES, PRETRAINED = "random", "shapes", "pretrained"
+DEFAULT_HUB_ID = "google/vit-base-patch16-224"
+DEFAULT_SAMPLE = "chelsea"
+PRESETS = {  # name -> the ViT it describes (depth and heads: the article leaves them open)
+    "article": dict(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4),
+    "vit_s16": dict(img_size=(224, 224), patch_size=16, embed_dim=384, depth=12, num_heads=6),
+    "vit_b16": dict(img_size=(224, 224), patch_size=16, embed_dim=768, depth=12, num_heads=12),
+}
+CUSTOM = "custom"
+# Sidebar number inputs: choice name -> (config field, index into img_size or None).
+NUMBER_KEYS = {
+    "img_h": ("img_size", 0), "img_w": ("img_size", 1), "patch_size": ("patch_size", None),
+    "embed_dim": ("embed_dim", None), "depth": ("depth", None), "num_heads": ("num_heads", None),
+}  # fmt: skip
+VIEWS = urlstate.VIEWS  # the explore tabs, in order
+
+
+def preset_numbers(name: str) -> dict[str, int]:
+    """A preset's numbers by choice name."""
+    preset = PRESETS[name]
+    return {key: preset[field][i] if i is not None else preset[field] for key, (field, i) in NUMBER_KEYS.items()}
+
+
+def config_numbers(cfg: config.ViTConfig) -> dict[str, int]:
+    """A config's numbers by choice name."""
+    return {
+        key: getattr(cfg, field)[i] if i is not None else getattr(cfg, field) for key, (field, i) in NUMBER_KEYS.items()
+    }
+
+
+# Every user choice and its default. ``layer`` None = the last block; ``device`` None = the first available.
+CHOICES: dict[str, object] = {
+    "lang": "en", "mode": "explore", "presenter": False, "view": "patches", "lesson_step": 1,
+    "source": "sample", "sample": DEFAULT_SAMPLE, "weights": RANDOM, "snapshot": "final", "hub_id": DEFAULT_HUB_ID,
+    "upload_heads": 0, "preset": "article", **preset_numbers("article"), "seed": 0, "fit_policy": "center_crop",
+    "snap": "crop", "device": None,
+    "step": 1, "tok_r": 0, "tok_c": 0,  # patches: the inspected stride step; embedding: the selected token
+    "q_kind": "cls", "q_r": 0, "q_c": 0, "opacity": 0.6, "layer": None, "head": "mean", "fusion": "mean",
+    "discard": 0.0, "dl_figure": None,
+}  # fmt: skip
+
+
+def widget_key(name: str) -> str:
+    """The key of the widget that shows choice ``name`` (never the choice's own key)."""
+    return f"w_{name}"
+
+
+def get(name: str):
+    """A choice's current value."""
+    return st.session_state[name]
+
+
+def put(name: str, value) -> None:
+    """Set a choice, and the widget that shows it if one exists (callbacks and before drawing only)."""
+    st.session_state[name] = value
+    if widget_key(name) in st.session_state:
+        st.session_state[widget_key(name)] = value
+
+
+def update(values: dict) -> None:
+    """``put`` several choices."""
+    for name, value in values.items():
+        put(name, value)
+
+
+def _write_back(name: str, then: Callable[..., None] | None, args: tuple) -> None:
+    st.session_state[name] = st.session_state[widget_key(name)]
+    if then is not None:
+        then(*args)
+
+
+def bind(name: str, then: Callable[..., None] | None = None, args: tuple = ()) -> dict:
+    """Keyword arguments for a widget that shows choice ``name`` and writes it back when changed.
+
+    The widget's own key is set to the choice just before it is drawn, so a widget that was not
+    drawn for a while (another view was open) comes back showing the choice, not its default.
+    ``then(*args)`` runs after the write-back (a callback of the widget's own).
+    """
+    st.session_state[widget_key(name)] = st.session_state[name]
+    return dict(key=widget_key(name), on_change=_write_back, args=(name, then, args))
+
+
+def init() -> None:
+    """Every choice at its default unless already set (once per session, then a no-op)."""
+    for name, value in CHOICES.items():
+        st.session_state.setdefault(name, value)
+
+
+def _clamp(name: str, top: int, bottom: int = 0) -> int | None:
+    """Keep an index choice inside ``[bottom, top]``; the value before when it moved, else None."""
+    value = st.session_state[name]
+    if value is None or bottom <= int(value) <= top:
+        return None
+    put(name, min(max(int(value), bottom), top))
+    return int(value)
+
+
+# Choices that index into the model or its grid, and the label keys that name them on the page.
+INDEX_LABELS = {
+    "step": ("step",), "tok_r": ("token_row",), "tok_c": ("token_col",), "q_r": ("query", "token_row"),
+    "q_c": ("query", "token_col"), "layer": ("layer",), "head": ("head",), "lesson_step": ("mode_lesson",),
+}  # fmt: skip
+
+
+def fit_to(cfg: config.ViTConfig) -> list[tuple[str, int, int]]:
+    """Clamp every choice that no longer fits ``cfg`` (a block past its depth, a query outside a
+    smaller grid, …): [(choice, before, now)] of those that moved, as the page shows them
+    (blocks, heads and steps 1-based, rows and columns 0-based)."""
+    Gh, Gw = cfg.grid
+    if st.session_state["layer"] is None:
+        put("layer", cfg.depth)  # the last block until the user picks one
+    bounds = {"step": (cfg.num_patches, 1), "tok_r": (Gh - 1, 0), "tok_c": (Gw - 1, 0), "q_r": (Gh - 1, 0),
+              "q_c": (Gw - 1, 0), "layer": (cfg.depth, 1), "lesson_step": (urlstate.LESSON_STEPS, 1)}  # fmt: skip
+    moved = []
+    for name, (top, bottom) in bounds.items():
+        if (before := _clamp(name, top, bottom)) is not None:
+            moved.append((name, before, st.session_state[name]))
+    head = st.session_state["head"]
+    if head != "mean" and not 0 <= int(head) < cfg.num_heads:  # fewer heads than before, or a link's head
+        put("head", cfg.num_heads - 1)
+        moved.append(("head", int(head) + 1, cfg.num_heads))
+    return moved
+
+
+def fit_notice(t, moved: list[tuple[str, int, int]]) -> None:
+    """Say which choices no longer fitted the model and which values are shown instead."""
+    for name, before, now in moved:
+        what = " · ".join(t(key) for key in INDEX_LABELS[name])
+        st.caption(t("clamped", what=what, before=before, now=now))
+
+
+def query_index(grid: tuple[int, int]) -> int:
+    """The attention query chosen: 0 = CLS, 1 + r·Gw + c = patch (r, c), clamped to ``grid`` (Gh, Gw)."""
+    Gh, Gw = grid
+    if st.session_state["q_kind"] != "patch":
+        return 0
+    return 1 + min(int(st.session_state["q_r"]), Gh - 1) * Gw + min(int(st.session_state["q_c"]), Gw - 1)
+
+
+def restore_from_url(shapes_config: dict | None) -> list[urlstate.Problem]:
+    """On a session's first run: the choices a share link carries, applied before any widget exists.
+
+    ``shapes_config`` is the shipped shapes checkpoint's config (None when it is missing).
+    Invalid or unknown parameters are skipped (their defaults stay) and returned for a notice.
+    """
+    state, problems = urlstate.parse(st.query_params.to_dict(), tuple(ALL_SAMPLES))
+    if state.get("weights") == SHAPES and shapes_config is None:
+        problems.append(urlstate.Problem("weights", SHAPES, "invalid"))
+        state.pop("weights")
+    weights = state.get("weights", RANDOM)
+    numbers = {key: state.pop(key) for key in NUMBER_KEYS if key in state}
+    if weights == SHAPES:  # the checkpoint's own shape; only its patch size can change
+        defaults = config_numbers(config.ViTConfig(**shapes_config))
+        numbers = {key: value for key, value in numbers.items() if key == "patch_size"}
+    else:
+        defaults = preset_numbers(state.get("preset") if state.get("preset") in PRESETS else "article")
+    if weights == PRETRAINED:
+        numbers = {}  # the checkpoint brings its own numbers when it loads
+    if (problem := urlstate.check_numbers(numbers, defaults)) is not None:
+        problems.append(problem)
+    update(state)
+    update({**defaults, **numbers})
+    put("preset", CUSTOM if {**defaults, **numbers} != defaults else state.get("preset", "article"))
+    if weights == SHAPES and "sample" not in state and SHAPE_SAMPLES:
+        put("sample", next(iter(SHAPE_SAMPLES)))
+    if "sample" in state or weights == SHAPES:
+        put("source", "sample")
+    return problems
+
+
+def write_url() -> None:
+    """Put the page's choices in the address bar (only when they changed): the link is always current."""
+    s = st.session_state
+    shown = {key for key, _ in urlstate.FIELDS.values()} | {"q_kind", "q_r", "q_c"}
+    state = {key: s[key] for key in shown if key in s}
+    if s.get("source") == "upload":
+        state.pop("sample", None)  # an uploaded picture cannot travel in a link
+    if s.get("weights") != PRETRAINED:
+        state.pop("hub_id", None)
+    if s.get("mode") != "lesson":
+        state.pop("lesson_step", None)
+    else:
+        state.pop("view", None)
+    params = urlstate.encode(state)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)

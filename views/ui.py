@@ -1,0 +1,54 @@
+"""Small helpers every view uses to put things on the page: charts, error messages, translated names.
+
+Not a view: it draws nothing of its own. Figures drawn in this session are remembered by chart key
+(``drawn_figures``) for the HTML download, which offers any figure the open view shows.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from views import compute
+from vizlib.figures import overview as overview_fig
+from vizlib.i18n import Translator
+
+PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
+DRAWN = "_drawn_figures"  # session-state key: {chart key: figure} of the open view
+
+
+def chart(fig: go.Figure, key: str, where=None, styled: bool = False, **kwargs):
+    """Draw a figure (restyled in presenter view unless ``styled``: built restyled already) and
+    remember it for the HTML download."""
+    shown = overview_fig.presenter(fig) if st.session_state.get("presenter") and not styled else fig
+    st.session_state.setdefault(DRAWN, {})[key] = shown
+    return (where or st).plotly_chart(shown, key=key, config=PLOTLY_CONFIG, **kwargs)
+
+
+def drawn_figures() -> dict[str, go.Figure]:
+    """The figures drawn since the view last changed, by chart key."""
+    return st.session_state.get(DRAWN, {})
+
+
+def forget_figures() -> None:
+    """Start a new list of drawn figures (a full page run draws the open view afresh)."""
+    st.session_state[DRAWN] = {}
+
+
+def explain(t: Translator, err: Exception) -> str:
+    """An ImageError or ConfigError in the page's language (its English text as a fallback)."""
+    key = f"err_{getattr(err, 'code', '')}"
+    return t(key, **err.fields) if key in t.table else str(err)
+
+
+def presenter() -> bool:
+    """Whether presenter view (projector colours and sizes) is on."""
+    return bool(st.session_state.get("presenter"))
+
+
+def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
+    """Draw the figure cached under (``name``, *``key``), building it with ``build()`` on a miss.
+
+    ``key`` must name everything the figure shows (see ``compute.figure``)."""
+    fig = compute.figure((name, *key), build, presenter())
+    return chart(fig, name, where, styled=True, **kwargs)
