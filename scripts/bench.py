@@ -101,14 +101,17 @@ def download_sizes() -> None:
 
 
 def app_rerun_times() -> None:
-    """The page end to end (trace + every figure), per preset, and what it sends to the browser."""
+    """The page end to end (trace + the open view's figures), per preset, and what it sends to the browser.
+
+    Only the open view runs (lazy tabs): the first rows are the *Patch splitting* view (the stride
+    animation and the 3D view, the costliest figures); the last rows open every other view once."""
 
     from streamlit.testing.v1 import AppTest
 
     def charts(at) -> list[int]:
         return [len(chart.proto.spec) for chart in at.get("plotly_chart")]
 
-    print("\n| page (AppTest), settings not yet cached | run (s) | charts | all figure JSON (MB) | largest (MB) |")
+    print("\n| page (AppTest), settings not yet cached | run (s) | charts | figure JSON (MB) | largest (MB) |")
     print("|---|---:|---:|---:|---:|")
 
     def row(label: str, seconds: float, at) -> None:
@@ -122,15 +125,21 @@ def app_rerun_times() -> None:
     for preset, label in [("vit_s16", "preset → ViT-S/16 (196 steps)"), ("vit_b16", "preset → ViT-B/16 (196 steps)"),
                           ("article", "preset → article (cached)")]:  # fmt: skip
         start = time.perf_counter()
-        at.selectbox(key="preset").set_value(preset).run()
+        at.selectbox(key="w_preset").set_value(preset).run()
         row(label, time.perf_counter() - start, at)
     for label, value in [("P 27 → 9 (81 steps)", 9), ("P 9 → 3 (729 steps)", 3)]:
         start = time.perf_counter()
-        at.number_input(key="patch_size").set_value(value).run()
+        at.number_input(key="w_patch_size").set_value(value).run()
         row(label, time.perf_counter() - start, at)
     start = time.perf_counter()
     at.run()
     row("rerun, nothing changed (cached)", time.perf_counter() - start, at)
+    for view in ("embedding", "proof", "attention", "paper", "predictions"):
+        at.session_state["view"] = view
+        start = time.perf_counter()
+        at.run()
+        if at.get("plotly_chart"):
+            row(f"open the {view} view (P = 3)", time.perf_counter() - start, at)
 
 
 def browser_times() -> None:

@@ -32,6 +32,11 @@ def test_streamlit_config_limits_uploads_and_keeps_xsrf():
     assert server["disconnectedSessionTTL"] >= 600  # a dropped connection keeps its session through a lesson
 
 
+def test_streamlit_config_skips_the_full_gc_after_every_run():
+    runner = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["runner"]
+    assert runner["postScriptGC"] is False  # a full gc.collect(2) per click was most of its server CPU
+
+
 def test_every_key_has_english_and_japanese():
     table = load_table()
     jp = __import__("re").compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
