@@ -263,3 +263,65 @@ def test_snap_regions_cover_the_dropped_or_added_pixels():
     assert snap_regions((100, 70), (112, 80), "pad") == [(70, 0, 80, 112), (0, 100, 70, 112)]
     assert snap_regions((100, 64), (96, 64), "crop") == [(0, 96, 64, 100)]  # only the bottom strip
     assert snap_regions((100, 70), (96, 64), "scale") == []
+
+
+def keyed(mode_array: np.ndarray, key, **save) -> bytes:
+    """A PNG of these samples with ``transparency=key`` (a colour key, or a palette index)."""
+    return png_bytes(Image.fromarray(mode_array), transparency=key, **save)
+
+
+def half(shape: tuple, left, right, dtype=np.uint8) -> np.ndarray:
+    """Left half ``left``, right half ``right`` (40 wide, 30 tall)."""
+    arr = np.empty((30, 40, *shape), dtype)
+    arr[:, :20], arr[:, 20:] = left, right
+    return arr
+
+
+# Every way a PNG can carry transparency: (name, bytes, the right half's expected RGB). The left
+# half is transparent in each, so it must come out white: the expected values are the
+# composite formula α·c + (1 − α)·255 written here, not Pillow's conversion.
+TRANSPARENT_CORPUS = [
+    ("rgb colour key", keyed(half((3,), (0, 255, 0), (10, 20, 30)), (0, 255, 0)), (10, 20, 30)),
+    ("grey colour key 0", keyed(half((), 0, 100), 0), (100, 100, 100)),
+    ("grey colour key 200", keyed(half((), 200, 7), 200), (7, 7, 7)),
+    ("16-bit grey colour key", keyed(half((), 0, 40000, np.uint16), 0), (156, 156, 156)),  # 40000/65535·255
+    ("rgba alpha band", png_bytes(Image.fromarray(half((4,), (0, 0, 0, 0), (10, 20, 30, 255)))), (10, 20, 30)),
+    ("la alpha band", png_bytes(Image.fromarray(half((2,), (0, 0), (50, 255)))), (50, 50, 50)),
+    ("half-transparent rgba", png_bytes(Image.fromarray(half((4,), (0, 0, 0, 0), (0, 0, 0, 128)))), (127, 127, 127)),
+]
+
+
+@pytest.mark.parametrize("name, data, right", TRANSPARENT_CORPUS, ids=[c[0] for c in TRANSPARENT_CORPUS])
+def test_every_kind_of_transparency_is_over_white(name, data, right):
+    rgb = np.asarray(load_image(data))  # (30, 40, 3)
+    assert (rgb[:, :20] == 255).all(), name
+    assert np.abs(rgb[:, 20:].astype(int) - right).max() <= 1, name
+
+
+def test_palette_transparency_by_index_and_by_entry_alpha():
+    pal = Image.fromarray(half((), 0, 1)).convert("P")
+    pal.putpalette([0, 255, 0, 10, 20, 30] + [0] * 762)
+    by_index = np.asarray(load_image(png_bytes(pal, transparency=0)))
+    by_alpha = np.asarray(load_image(png_bytes(pal, transparency=bytes([0, 255]))))
+    for rgb in (by_index, by_alpha):
+        assert (rgb[:, :20] == 255).all() and (rgb[:, 20:] == (10, 20, 30)).all()
+
+
+def alpha_mode(mode: str) -> Image.Image:
+    """Left half transparent, right half opaque grey 40, in ``mode`` (premultiplied or palette)."""
+    alpha = half((), 0, 255)
+    if mode == "RGBa":  # premultiplied: the colour is already multiplied by α
+        return Image.frombytes("RGBa", (40, 30), np.dstack([half((3,), 0, 40), alpha]).tobytes())
+    if mode == "La":
+        return Image.frombytes("La", (40, 30), np.dstack([half((), 0, 40), alpha]).tobytes())
+    img = Image.frombytes("PA", (40, 30), np.dstack([half((), 0, 1), alpha]).tobytes())
+    img.putpalette([0, 255, 0, 40, 40, 40] + [0] * 762)
+    return img
+
+
+@pytest.mark.parametrize("mode", ["RGBa", "La", "PA"])
+def test_premultiplied_and_palette_alpha_modes_are_over_white(mode):
+    from vizlib.image import _to_rgb
+
+    rgb = np.asarray(_to_rgb(alpha_mode(mode)))
+    assert (rgb[:, :20] == 255).all() and np.abs(rgb[:, 20:].astype(int) - 40).max() <= 1, mode

@@ -94,15 +94,25 @@ def _open(data: bytes) -> Image.Image:
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """Any Pillow mode → RGB; alpha is composited over white, 16-bit is scaled to 8-bit."""
+    """Any Pillow mode → RGB; every kind of transparency is composited over white.
+
+    Transparency comes as an alpha band (RGBA, LA, PA and the premultiplied RGBa, La), as palette
+    transparency (P with ``info["transparency"]``, one index or one alpha per entry), or as a colour
+    key in ``info["transparency"]`` (1, L, RGB and the 16-bit and 32-bit modes, where the key is a
+    raw sample value). 16-bit and 32-bit samples are scaled to 8 bits.
+    """
+    key = img.info.get("transparency")
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)  # (H, W)
+        arr = np.asarray(img, dtype=np.float64)  # (H, W) raw samples
+        opaque = arr != key if isinstance(key, (int, float)) else np.ones(arr.shape, bool)  # (H, W)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        img = Image.fromarray(arr, mode="L")
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    if img.mode in ("LA", "PA", "La", "RGBa"):
+        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)  # (H, W)
+        img = Image.fromarray(np.stack([grey, opaque.astype(np.uint8) * 255], axis=-1))  # LA
+    elif key is not None and img.mode in ("1", "L", "RGB", "P"):
+        img = img.convert("RGBA")  # Pillow applies the colour key or the palette's alpha
+    if img.mode == "La":
+        img = img.convert("LA")  # Pillow converts premultiplied grey only to straight LA
+    if img.mode in ("LA", "PA", "RGBa"):
         img = img.convert("RGBA")
     if img.mode == "RGBA":
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
