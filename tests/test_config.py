@@ -70,3 +70,14 @@ def test_shape_strip_uses_the_numbers():
     cfg = ViTConfig(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4)
     shapes = [shape for _, shape, _ in shape_strip(cfg) if shape]
     assert shapes == [(3, 81, 81), (128, 3, 3), (9, 128), (10, 128), (4, 10, 10)]
+
+
+def test_every_mlp_width_round_trips_exactly():
+    for D in (8, 56, 64, 384):
+        for width in range(1, 6 * D + 1):
+            cfg = ViTConfig(img_size=(16, 16), patch_size=8, embed_dim=D, depth=1, num_heads=1, mlp_dim=width)
+            assert cfg.mlp_hidden == width, (D, width)
+            again = ViTConfig(**cfg.__dict__)  # as the page rebuilds a checkpoint's config at another P
+            assert again.mlp_hidden == width and again == cfg, (D, width)
+    ratio = ViTConfig(img_size=(16, 16), patch_size=8, embed_dim=384, depth=1, num_heads=1, mlp_ratio=4.0)
+    assert ratio.mlp_hidden == 1536 and ratio == ViTConfig(**{**ratio.__dict__, "mlp_ratio": 1.0})  # the width wins

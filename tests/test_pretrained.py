@@ -138,3 +138,21 @@ def test_a_lone_safetensors_file_in_either_naming(tmp_path):
         load_safetensors_bytes(b"not safetensors at all")
     with pytest.raises(WeightsError, match="divisible"):
         load_safetensors_bytes(save(ours.state_dict()), num_heads=5)
+
+
+@pytest.mark.parametrize("hidden, intermediate", [(56, 230), (56, 57), (30, 121), (64, 255), (12, 1)])
+def test_an_mlp_width_that_is_no_round_ratio_loads_exactly(tmp_path, hidden, intermediate):
+    cfg = transformers.ViTConfig(hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=intermediate, image_size=32, patch_size=8, layer_norm_eps=1e-12)  # fmt: skip
+    reference = transformers.ViTModel(cfg, add_pooling_layer=False)
+    randomise_(reference, 7)
+    reference.save_pretrained(tmp_path)
+    reference = transformers.ViTModel.from_pretrained(tmp_path, attn_implementation="eager").eval()
+    loaded = load_folder(tmp_path)
+    assert loaded.model.cfg.mlp_hidden == intermediate
+    assert loaded.model.blocks[0].mlp.fc1.out_features == intermediate
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        ours = loaded.model.forward_trace(x).features  # (1, T, D) after the final norm
+        theirs = reference(pixel_values=x).last_hidden_state
+    assert torch.allclose(ours, theirs, atol=1e-5)

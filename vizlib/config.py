@@ -33,7 +33,9 @@ class ViTConfig:
     depth: int  # number of Transformer encoder blocks
     num_heads: int  # nh: attention heads per block; D must divide evenly into them
     in_chans: int = 3  # C: input channels (RGB)
-    mlp_ratio: float = 4.0  # width of each block's MLP hidden layer, as a multiple of D
+    mlp_ratio: float = 4.0  # width of each block's MLP hidden layer, as a multiple of D (timm's name)
+    mlp_dim: int = 0  # that width as an integer (HF's intermediate_size); 0 = round(D·mlp_ratio). It wins:
+    # a checkpoint's 230 at D = 56 stays 230 (int(56 · (230 / 56)) would be 229)
     num_classes: int = 10  # size of the classification head; 0 = no head (as DINO)
     seed: int = 0  # seed of the random initialisation
     layer_norm_eps: float = field(default=1e-6)  # LayerNorm epsilon (timm and ViT use 1e-6)
@@ -43,6 +45,9 @@ class ViTConfig:
         object.__setattr__(self, "img_size", tuple(int(v) for v in self.img_size))
         for error in self._errors():
             raise error
+        if self.mlp_dim <= 0:
+            object.__setattr__(self, "mlp_dim", max(1, round(self.embed_dim * self.mlp_ratio)))
+        object.__setattr__(self, "mlp_ratio", self.mlp_dim / self.embed_dim)  # one config, one ratio
 
     def _errors(self):
         H, W = self.img_size if len(self.img_size) == 2 else (0, 0)
@@ -101,8 +106,8 @@ class ViTConfig:
             )
         if self.in_chans < 1:
             yield ConfigError("other", f"input channels {self.in_chans} must be at least 1")
-        if self.mlp_ratio <= 0:
-            yield ConfigError("other", f"MLP ratio {self.mlp_ratio} must be positive")
+        if self.mlp_ratio <= 0 or self.mlp_dim < 0:
+            yield ConfigError("other", f"MLP ratio {self.mlp_ratio} and width {self.mlp_dim} must be positive")
         if self.num_classes < 0:
             yield ConfigError("other", f"number of classes {self.num_classes} must be 0 (no head) or more")
         if not 0 <= self.seed <= MAX_SEED:
@@ -129,8 +134,8 @@ class ViTConfig:
 
     @property
     def mlp_hidden(self) -> int:
-        """Hidden width of each block's MLP."""
-        return int(self.embed_dim * self.mlp_ratio)
+        """Hidden width of each block's MLP (``mlp_dim``)."""
+        return self.mlp_dim
 
 
 def _smallest_patch(H: int, W: int) -> int:

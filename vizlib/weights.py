@@ -225,7 +225,7 @@ def config_from_hf(hf: dict, with_head: bool) -> ViTConfig:
     return ViTConfig(
         img_size=(size, size) if isinstance(size, int) else tuple(size), patch_size=hf["patch_size"], embed_dim=D,
         depth=hf["num_hidden_layers"], num_heads=hf["num_attention_heads"], in_chans=hf.get("num_channels", 3),
-        mlp_ratio=hf["intermediate_size"] / D, num_classes=len(hf.get("id2label", {})) if with_head else 0,
+        mlp_dim=hf["intermediate_size"], num_classes=len(hf.get("id2label", {})) if with_head else 0,
         layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
     )  # fmt: skip
 
@@ -309,7 +309,7 @@ def load_safetensors_bytes(data: bytes, num_heads: int | None = None, source: st
     try:
         cfg = ViTConfig(
             img_size=(G * P, G * P), patch_size=P, embed_dim=D, depth=depth, num_heads=heads, in_chans=C,
-            mlp_ratio=sd["blocks.0.mlp.fc1.weight"].shape[0] / D,
+            mlp_dim=sd["blocks.0.mlp.fc1.weight"].shape[0],
             num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0,
             layer_norm_eps=1e-12 if hf else 1e-6,
         )  # fmt: skip
