@@ -142,8 +142,10 @@ def test_a_lone_safetensors_file_in_either_naming(tmp_path):
 
 @pytest.mark.parametrize("hidden, intermediate", [(56, 230), (56, 57), (30, 121), (64, 255), (12, 1)])
 def test_an_mlp_width_that_is_no_round_ratio_loads_exactly(tmp_path, hidden, intermediate):
-    cfg = transformers.ViTConfig(hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2,
-                                 intermediate_size=intermediate, image_size=32, patch_size=8, layer_norm_eps=1e-12)  # fmt: skip
+    cfg = transformers.ViTConfig(
+        hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2, intermediate_size=intermediate, image_size=32,
+        patch_size=8, layer_norm_eps=1e-12,
+    )  # fmt: skip
     reference = transformers.ViTModel(cfg, add_pooling_layer=False)
     randomise_(reference, 7)
     reference.save_pretrained(tmp_path)
