@@ -78,7 +78,8 @@ def test_mean_distance_of_uniform_attention_is_the_mean_pairwise_distance():
     )
     got = analysis.mean_attention_distance(uniform, grid, P)
     assert got.shape == (1, 2)
-    assert torch.allclose(got, torch.full((1, 2), expected, dtype=torch.float32), atol=1e-5)
+    N = 12  # the 1/T on CLS is dropped, not renormalised away: N/T of the mean pairwise distance
+    assert torch.allclose(got, torch.full((1, 2), expected * N / T, dtype=torch.float32), atol=1e-5)
 
 
 def test_mean_distance_of_nearest_neighbour_attention():
@@ -167,3 +168,29 @@ def test_bad_rows_are_refused():
     vit = VisionTransformer(ViTConfig(img_size=(16, 16), patch_size=8, embed_dim=8, depth=1, num_heads=1))
     with pytest.raises(ValueError, match="between 0 and 4"):
         vit.forward_trace(torch.zeros(1, 3, 16, 16), rows=[5])
+
+
+def authors_mean_distance(patch_size: int, attention: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """google-research/vision_transformer#162, written again here with loops (any Gh × Gw grid)."""
+    attention = attention[..., 1:, 1:]  # removing the CLS token
+    Gh, Gw = grid
+    n = Gh * Gw
+    distance = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            (yi, xi), (yj, xj) = divmod(i, Gw), divmod(j, Gw)
+            distance[i, j] = patch_size * np.linalg.norm([yi - yj, xi - xj])
+    return (attention * distance).sum(axis=-1).mean(axis=-1)  # (..., heads)
+
+
+@pytest.mark.parametrize("grid, P", [((3, 3), 27), ((2, 5), 8), ((4, 3), 16)])
+def test_mean_distance_is_the_authors_formula(grid, P):
+    T = 1 + grid[0] * grid[1]
+    gen = torch.Generator().manual_seed(T)
+    attentions = [torch.softmax(3 * torch.randn(2, 4, T, T, generator=gen), dim=-1) for _ in range(3)]
+    attentions[1][:, 0, 1:, 0] += 4.0  # head 0 of block 1 looks mostly at CLS
+    attentions[1] = attentions[1] / attentions[1].sum(dim=-1, keepdim=True)
+    got = analysis.mean_attention_distance(attentions, grid, P)  # (depth, nh)
+    expected = np.stack([authors_mean_distance(P, a.double().numpy(), grid).mean(axis=0) for a in attentions])
+    assert np.allclose(got.numpy(), expected, atol=1e-4)
+    assert got[1, 0] < 0.5 * got[1, 1]  # most attention on CLS: a short distance, as the authors count it

@@ -249,20 +249,25 @@ def patch_centres(grid: tuple[int, int], patch_size: int) -> torch.Tensor:
 def mean_attention_distance(attentions: list[torch.Tensor], grid: tuple[int, int], patch_size: int) -> torch.Tensor:
     """Mean attention distance per block and head (the ViT paper's Fig. 7 right, in pixels).
 
-    For each patch query, the attention-weighted Euclidean distance between patch centres over
-    the patch keys (weights renormalised over those keys), averaged over queries and images. The
-    CLS row and column are left out.
+    The authors' definition (google-research/vision_transformer#162): drop the CLS row and column,
+    weight the pixel distance between patch centres by the attention, sum over the patch keys and
+    average over the patch queries (and images). The weights are *not* renormalised after CLS is
+    dropped, so a head that sends most of its attention to CLS has a short distance.
+
+    Args:
+        attentions: per block ``(B, nh, T, T)`` with CLS first, rows summing to 1.
+        grid: ``(Gh, Gw)``.
+        patch_size: P in pixels.
 
     Returns:
-        ``(depth, heads)``.
+        ``(depth, heads)`` in pixels.
     """
     centres = patch_centres(grid, patch_size)  # (N, 2)
     distance = torch.cdist(centres, centres)  # (N, N) pixels
     per_block = []
     for attn in attentions:
         patches = attn[:, :, 1:, 1:].double()  # (B, nh, N, N) patch queries × patch keys
-        weights = patches / patches.sum(dim=-1, keepdim=True)  # (B, nh, N, N) renormalised
-        per_query = (weights * distance).sum(dim=-1)  # (B, nh, N)
+        per_query = (patches * distance).sum(dim=-1)  # (B, nh, N)
         per_block.append(per_query.mean(dim=(0, 2)))  # (nh,)
     return torch.stack(per_block).float()  # (depth, nh)
 
