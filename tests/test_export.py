@@ -103,3 +103,16 @@ def test_overview_highlights_the_boxes_of_the_step():
     fig = overview.overview_figure(labels, ["1", "2", "3", "4"], (0, 3))
     fills = [s.fillcolor for s in fig.layout.shapes]
     assert fills == [overview.HIGHLIGHT, overview.IDLE, overview.IDLE, overview.HIGHLIGHT, overview.IDLE]
+
+
+@pytest.mark.parametrize("H, W", [(3, 300), (300, 3), (1, 1), (81, 81), (9, 4096)])
+def test_gif_frames_are_large_enough_to_see(H, W):
+    width, height = export.gif_size(H, W)
+    s = height // H
+    assert s >= 1 and height == H * s
+    assert min(H, W) * s >= min(export.GIF_MIN_SIDE, (export.GIF_MAX_SIDE // max(H, W)) * min(H, W))
+    assert max(H, W) * s <= max(export.GIF_MAX_SIDE, max(H, W))  # never enlarged past the cap
+    if (H, W) == (3, 300):
+        assert height >= 18  # was 3 px
+    if (H, W) == (81, 81):
+        assert (width, height) == export.gif_size(81, 81) and height == 243  # ordinary pictures unchanged

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,3 +112,11 @@ def test_snapshots_form_a_timeline():
     final = load_checkpoint(CHECKPOINT).model
     assert not torch.equal(first.pos_embed, last.pos_embed)
     torch.testing.assert_close(last.pos_embed, final.pos_embed, atol=1e-2, rtol=1e-2)  # fp16 of the final weights
+
+
+@pytest.mark.skipif(not (ASSETS_DIR / "shapes" / "config.json").exists(), reason="no shipped shapes checkpoint")
+@pytest.mark.parametrize("as_type", [str, Path, os.path.relpath], ids=["str", "Path", "relative str"])
+def test_folders_may_be_given_as_str_or_pathlike(as_type):
+    folder = as_type(str(ASSETS_DIR / "shapes"))
+    assert load_checkpoint(folder).model.cfg.patch_size == 8
+    assert snapshot_steps(folder) == snapshot_steps(ASSETS_DIR / "shapes") != []

@@ -22,13 +22,17 @@ from vizlib.config import ViTConfig
 from vizlib.figures.patches import stride_steps
 
 GIF_SIDE = 320  # the input panel's longer side in the GIF, in pixels (small pictures are enlarged)
+GIF_MIN_SIDE = 64  # ... and its shorter side at least this, so a 3 × 300 strip is not 3 px tall,
+GIF_MAX_SIDE = 2048  # unless that would make the longer side more than this
 GIF_MS = 400  # milliseconds per frame
 WINDOW, VECTOR, LINE = (0, 200, 83), (229, 57, 53), (229, 57, 53)  # the app's green window and red vector
 
 
 def _scale(H: int, W: int, P: int) -> int:
-    """Integer enlargement so the picture's longer side is about GIF_SIDE (at least 1)."""
-    return max(1, GIF_SIDE // max(H, W))
+    """Integer enlargement: the longer side about GIF_SIDE and the shorter at least GIF_MIN_SIDE,
+    the longer never past GIF_MAX_SIDE by enlarging (at least 1)."""
+    wanted = max(GIF_SIDE // max(H, W), -(-GIF_MIN_SIDE // min(H, W)))
+    return max(1, min(wanted, GIF_MAX_SIDE // max(H, W)))
 
 
 def _dashed(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float], width: int) -> None:

@@ -9,6 +9,7 @@ never go unnoticed.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,7 @@ class Loaded:
     source: str  # where the weights came from (a folder, a file, a hub id)
 
 
-def load_checkpoint(folder: Path, snapshot: int | None = None) -> Loaded:
+def load_checkpoint(folder: str | os.PathLike, snapshot: int | None = None) -> Loaded:
     """A checkpoint written by ``scripts/train_shapes.py``: ``config.json`` + safetensors.
 
     Args:
@@ -126,6 +127,7 @@ def load_checkpoint(folder: Path, snapshot: int | None = None) -> Loaded:
     Raises:
         FileNotFoundError: no such checkpoint or snapshot.
     """
+    folder = Path(folder)
     meta = json.loads((folder / "config.json").read_text())
     cfg = ViTConfig(**meta["config"])
     path = (
@@ -138,9 +140,10 @@ def load_checkpoint(folder: Path, snapshot: int | None = None) -> Loaded:
     return Loaded(model.eval(), list(meta["classes"]), tuple(meta["mean"]), tuple(meta["std"]), str(path))
 
 
-def snapshot_steps(folder: Path) -> list[int]:
+def snapshot_steps(folder: str | os.PathLike) -> list[int]:
     """The training steps whose snapshots the checkpoint folder holds, in order."""
-    return sorted(int(p.stem.removeprefix("step_")) for p in (folder / "snapshots").glob("step_*.safetensors"))
+    snapshots = Path(folder) / "snapshots"
+    return sorted(int(p.stem.removeprefix("step_")) for p in snapshots.glob("step_*.safetensors"))
 
 
 # ---------------------------------------------------------------- patch size on trained weights (FlexiViT)
@@ -230,7 +233,7 @@ def config_from_hf(hf: dict, with_head: bool) -> ViTConfig:
     )  # fmt: skip
 
 
-def load_folder(folder: Path, source: str | None = None) -> Loaded:
+def load_folder(folder: str | os.PathLike, source: str | None = None) -> Loaded:
     """A folder as ``save_pretrained`` writes it: ``config.json`` + ``model.safetensors``."""
     folder = Path(folder)
     if not (folder / "config.json").exists() or not (folder / "model.safetensors").exists():
@@ -252,7 +255,7 @@ def load_folder(folder: Path, source: str | None = None) -> Loaded:
     return Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder))
 
 
-def load_pretrained(name_or_path: str, cache_dir: str | None = None) -> Loaded:
+def load_pretrained(name_or_path: str | os.PathLike, cache_dir: str | None = None) -> Loaded:
     """A Hugging Face ViT: a local folder, or a hub id (e.g. ``google/vit-base-patch16-224``,
     ``facebook/dino-vits16``) fetched with ``huggingface_hub`` — from its cache when offline.
 
@@ -265,7 +268,7 @@ def load_pretrained(name_or_path: str, cache_dir: str | None = None) -> Loaded:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import HFValidationError
 
-        folder = snapshot_download(repo_id=name_or_path, allow_patterns=WEIGHT_FILES, cache_dir=cache_dir)
+        folder = snapshot_download(repo_id=str(name_or_path), allow_patterns=WEIGHT_FILES, cache_dir=cache_dir)
     except HFValidationError as err:
         raise WeightsError(
             f"{name_or_path!r} is neither a folder nor a hub id like google/vit-base-patch16-224"
