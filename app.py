@@ -95,8 +95,17 @@ def restore_once() -> None:
         sidebar.load_pretrained()  # a failure shows as the weights error, with random weights meanwhile
 
 
+def url_item(t: Translator, p: urlstate.Problem) -> str:
+    """One ignored link parameter, its name and value shown exactly as the link has them."""
+    if p.reason == "invalid":
+        return t("url_invalid", setting=ui.code(f"{p.name}={p.value}"))
+    if p.reason == "no_vit":
+        return t("url_no_vit", setting=ui.code(p.name), value=ui.plain(p.value))
+    return t(f"url_{p.reason}", setting=ui.code(p.name))
+
+
 def url_notice(t: Translator, problems: list[urlstate.Problem]) -> None:
-    items = [t(f"url_{p.reason}", name=p.name, value=p.value) for p in problems]
+    items = [url_item(t, p) for p in problems]
     st.warning(t("url_notice", items="".join(f"\n- {item}" for item in items)), icon=":material/link_off:")
 
 

@@ -72,6 +72,11 @@ def top_logits(at: AppTest) -> list[float]:
     return list(predictions(at).iloc[:, 2])
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of page text whose user-given parts are escaped (``views.ui.plain``)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
     at.radio(key="w_source").set_value("upload").run()
     at.file_uploader(key="upload").set_value((name, data, mime))
@@ -126,7 +131,11 @@ def test_bad_file_shows_an_error_and_keeps_the_views(at):
     logits = top_logits(good)
     bad = upload(good, "notes.png", b"this is not a picture", "image/png")
     assert not bad.exception
-    assert len(bad.error) == 1 and "notes.png" in bad.error[0].value and "not a picture" in bad.error[0].value
+    assert (
+        len(bad.error) == 1
+        and "notes.png" in shown(bad.error[0].value)
+        and "not a picture" in shown(bad.error[0].value)
+    )
     assert top_logits(bad) == logits  # the last good upload is still the one shown
     assert len(all_specs(bad)) == CHARTS
 
@@ -139,7 +148,7 @@ def test_bad_setting_shows_an_error_and_keeps_the_last_good_settings(at, key, va
     at.number_input(key="w_patch_size").set_value(9).run()
     at.number_input(key=f"w_{key}").set_value(value).run()
     assert not at.exception
-    assert len(at.error) == 1 and words in at.error[0].value
+    assert len(at.error) == 1 and words in shown(at.error[0].value)
     assert len(animation(at)["frames"]) == 81  # still the last good P = 9
     assert len(all_specs(at)) == CHARTS
 
@@ -149,7 +158,9 @@ def test_the_token_cap_is_refused_with_a_suggestion(at):
     at.number_input(key="w_img_h").set_value(300).run()  # P = 27: 11 × 11 windows
     at.number_input(key="w_patch_size").set_value(2).run()  # 150 × 150 = 22,500 tokens
     assert not at.exception
-    assert len(at.error) == 1 and "limit of 16384" in at.error[0].value and "at least 3" in at.error[0].value
+    assert (
+        len(at.error) == 1 and "limit of 16384" in shown(at.error[0].value) and "at least 3" in shown(at.error[0].value)
+    )
     assert len(animation(at)["frames"]) == 121
 
 
@@ -174,7 +185,7 @@ def test_the_parameter_corpus_gives_a_result_or_a_message(at):
         for key, value in settings.items():
             at.number_input(key=f"w_{key}").set_value(value).run()
         assert not at.exception, settings
-        shown = [*(e.value for e in at.error), *(c.value for c in at.caption)]
+        shown = [*(shown(e.value) for e in at.error), *(c.value for c in at.caption)]
         assert any(words in text for text in shown), (settings, shown)
         assert bool(at.error) == ("limit" in words or "divisible" in words), settings
         assert len(animation(at)["frames"]) <= frames
@@ -200,7 +211,7 @@ def test_japanese_changes_every_tab_and_widget_label(at):
         assert en != ja and JAPANESE.search(ja), (en, ja)
     assert JAPANESE.search(animation(at)["layout"]["sliders"][0]["steps"][0]["label"])
     at.number_input(key="w_num_heads").set_value(3).run()
-    assert JAPANESE.search(at.error[0].value)  # error messages are translated too
+    assert JAPANESE.search(shown(at.error[0].value))  # error messages are translated too
 
 
 def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
@@ -354,7 +365,7 @@ def test_patch_size_on_trained_weights_is_resampled(at):
     assert list(predictions(at).iloc[:, 1]) != probabilities
     assert at.number_input(key="w_embed_dim").disabled  # D cannot change on trained weights
     at.number_input(key="w_patch_size").set_value(7).run()  # 64 is not a multiple of 7
-    assert len(at.error) == 1 and "not a multiple" in at.error[0].value
+    assert len(at.error) == 1 and "not a multiple" in shown(at.error[0].value)
     assert len(animation(at)["frames"]) == 16  # still the last good P = 16
 
 
@@ -374,14 +385,14 @@ def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkey
     at.text_input(key="w_hub_id").set_value("facebook/dino-vits8").run()
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
-    assert any("pretrained: facebook/dino-vits8" in m.value for m in at.markdown)
+    assert any("pretrained: facebook/dino-vits8" in shown(m.value) for m in at.markdown)
     assert at.number_input(key="w_patch_size").value == 8 and at.number_input(key="w_img_h").value == 224
     assert any("no classification head" in i.value for i in open_view(at, "predictions").info)
     at.text_input(key="w_hub_id").set_value("someone/not-cached").run()
     at.button(key="load_hub").click().run()
     assert not at.exception
-    assert len(at.error) == 1 and "offline" in at.error[0].value
-    assert any("Still using “facebook/dino-vits8”" in i.value for i in at.info)
+    assert len(at.error) == 1 and "offline" in shown(at.error[0].value)
+    assert any("Still using “facebook/dino-vits8”" in shown(i.value) for i in at.info)
 
 
 def test_uploaded_safetensors_weights(at):
@@ -403,7 +414,7 @@ def test_uploaded_safetensors_weights(at):
     assert len(predictions(at)) == 3  # its three classes
     at.file_uploader(key="weights_file").set_value(("bad.safetensors", b"garbage", "application/octet-stream"))
     at.button(key="load_hub").click().run()
-    assert not at.exception and len(at.error) == 1 and "not a readable" in at.error[0].value
+    assert not at.exception and len(at.error) == 1 and "not a readable" in shown(at.error[0].value)
     assert len(animation(at)["frames"]) == 9  # the uploaded model is kept
 
 
@@ -436,7 +447,7 @@ def test_every_bad_file_is_refused_and_the_last_picture_and_settings_stay(at):
     for name, data, words in bad_corpus():
         bad = upload(good, name, data, "application/octet-stream")
         assert not bad.exception, name
-        assert len(bad.error) == 1 and name in bad.error[0].value and words in bad.error[0].value, name
+        assert len(bad.error) == 1 and name in shown(bad.error[0].value) and words in shown(bad.error[0].value), name
         assert top_logits(bad) == logits and len(animation(bad)["frames"]) == 81, name
 
 
@@ -691,3 +702,26 @@ def test_choices_that_no_longer_fit_are_clamped_and_the_page_says_so(at):
     assert not at.exception and at.number_input(key="w_q_r").value == 0
     assert any("Query · Row r 2 does not fit this model: showing 0." in c.value for c in at.caption)
     assert at.query_params["q"] == "0,0" and at.query_params["layer"] == "2"  # the link says what is shown
+
+
+# ---------------------------------------------------------------- user text shows exactly as given
+
+
+@pytest.mark.parametrize("name", ["my__draft__v2_$5$_$10$.png", "*b* [l](x) <i>.png", ":smile: `t`.jpg"])
+def test_a_file_name_is_shown_exactly_as_given(at, name):
+    from views import ui
+
+    bad = upload(at, name, b"not a picture at all", "image/png")
+    assert not bad.exception and len(bad.error) == 1
+    assert ui.plain(name) in bad.error[0].value  # escaped: no formula, emphasis, link, HTML or emoji
+    assert name in shown(bad.error[0].value)
+
+
+def test_link_values_are_shown_exactly_as_given():
+    from views import ui
+
+    at = app_with_url({"sample": "a_b_$1$", "hub": "x`y", "zoom_*in*": "[1](2)"})
+    assert not at.exception
+    (notice,) = at.warning
+    for setting in ("sample=a_b_$1$", "hub=x`y", "zoom_*in*"):
+        assert ui.code(setting) in notice.value, setting

@@ -145,12 +145,12 @@ def choose_pretrained(t: Translator) -> str:
     st.sidebar.button(t("load"), key="load_hub", on_click=load_pretrained)
     if "weights_error" in st.session_state:
         name, message = st.session_state["weights_error"]
-        st.error(t("weights_failed", name=name, message=message))
+        st.error(t("weights_failed", name=ui.plain(name), message=ui.plain(message)))
     if "pretrained" not in st.session_state:
         st.info(t("pretrained_none"))
         return RANDOM
     if "weights_error" in st.session_state:
-        st.info(t("pretrained_kept", name=compute.weights_name(st.session_state["pretrained"])))
+        st.info(t("pretrained_kept", name=ui.plain(compute.weights_name(st.session_state["pretrained"]))))
     return st.session_state["pretrained"]
 
 
@@ -200,7 +200,7 @@ def trained_config(t: Translator, weights: str) -> config.ViTConfig:
     try:
         cfg = config.ViTConfig(**{**own.__dict__, "patch_size": int(S.get("patch_size"))})
     except config.ConfigError as err:
-        st.error(t("bad_config", message=ui.explain(t, err)))
+        st.error(t("bad_config", message=ui.plain(ui.explain(t, err))))
         last = st.session_state.get("last_trained_cfg", (None, own))
         cfg = last[1] if last[0] == weights else own
         st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
@@ -221,7 +221,7 @@ def build_config(t: Translator, snap: str) -> tuple[config.ViTConfig, tuple[int,
             num_heads=int(s["num_heads"]), seed=int(s["seed"]),
         )  # fmt: skip
     except ValueError as err:
-        st.error(t("bad_config", message=ui.explain(t, err)))
+        st.error(t("bad_config", message=ui.plain(ui.explain(t, err))))
         cfg, requested = s.get("last_cfg", (config.ViTConfig(**PRESETS["article"]), (81, 81)))
         st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
         return cfg, requested
@@ -264,7 +264,7 @@ def accept_upload(t: Translator, name: str, data: bytes) -> tuple[bytes, str]:
     try:
         compute.decode(data)
     except image.ImageError as err:
-        st.error(t("bad_file", name=name, message=ui.explain(t, err)))
+        st.error(t("bad_file", name=ui.plain(name), message=ui.plain(ui.explain(t, err))))
         if "last_upload" in st.session_state:
             st.info(t("kept_previous"))
             return st.session_state["last_upload"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views import compute
+from views import compute, ui
 from views.compute import Computed
 from views.state import RANDOM, SHAPE_SAMPLES, SHAPES
 from vizlib import config
@@ -18,7 +18,8 @@ def weights_badge(t: Translator, c: Computed, picture: str) -> None:
         st.badge(t("badge_random"), icon=":material/casino:", color="gray")
         return
     if c.weights.startswith(("hf:", "file:")):
-        st.badge(t("badge_pretrained", name=compute.weights_name(c.weights)), icon=":material/public:", color="blue")
+        name = ui.plain(compute.weights_name(c.weights))
+        st.badge(t("badge_pretrained", name=name), icon=":material/public:", color="blue")
     else:
         step = c.weights.removeprefix(f"{SHAPES}@")
         text = t("badge_shapes") if step == "final" else t("badge_shapes_step", step=f"{int(step):,}")

@@ -6,6 +6,8 @@ Not a view: it draws nothing of its own. Figures drawn in this session are remem
 
 from __future__ import annotations
 
+import re
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -39,6 +41,26 @@ def explain(t: Translator, err: Exception) -> str:
     """An ImageError or ConfigError in the page's language (its English text as a fallback)."""
     key = f"err_{getattr(err, 'code', '')}"
     return t(key, **err.fields) if key in t.table else str(err)
+
+
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark CommonMark can escape
+
+
+def plain(text: object) -> str:
+    """Markdown that shows ``text`` exactly as given: file names, hub ids, link values, error messages.
+
+    Every ASCII punctuation mark is backslash-escaped (CommonMark allows it for all of them), so
+    ``_`` and ``*`` do not emphasise, ``$`` does not start a formula, ``[`` does not link, ``<``
+    does not open HTML and ``:`` does not make an emoji. Line breaks become spaces."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def code(text: object) -> str:
+    """``text`` as an inline code span, exactly as given (a fence longer than any backtick run inside)."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def presenter() -> bool:

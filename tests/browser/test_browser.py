@@ -201,3 +201,18 @@ def test_presenter_view_at_projector_size(browser, app_url):
         page.screenshot(path=ARTIFACTS / "browser-presenter-1280x720.png")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("name", ["my__draft__v2_$5$_$10$.png", ":smile: *b* [l](x) <i>.png"])
+def test_a_file_name_reads_exactly_as_given(page, tmp_path, name):
+    page.get_by_text("Upload", exact=True).click()
+    page.wait_for_selector('[data-testid="stFileUploader"] input[type="file"]', state="attached")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"this is not a picture")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        {"name": name, "mimeType": "image/png", "buffer": bad.read_bytes()}
+    )
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for(timeout=60_000)
+    assert name in error.inner_text()  # Streamlit's renderer: no formula, emphasis, link, tag or emoji
+    assert error.locator(".katex, em, strong, a, i").count() == 0
