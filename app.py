@@ -109,6 +109,22 @@ def url_notice(t: Translator, problems: list[urlstate.Problem]) -> None:
     st.warning(t("url_notice", items="".join(f"\n- {item}" for item in items)), icon=":material/link_off:")
 
 
+def run(t: Translator, s: sidebar.Settings) -> compute.Computed:
+    """The forward pass and what depends on it; on any failure a message and the last good run."""
+    try:
+        with st.spinner(t("computing")):
+            c = compute.compute(s.cfg, s.requested, s.policy, s.snap, s.dev, s.weights, s.data,
+                                S.query_index(s.cfg.grid))  # fmt: skip
+    except Exception as err:  # the page's boundary: nothing a model run raises may take the page down
+        st.error(t("run_failed", message=ui.plain(ui.explain(t, err))))
+        if "last_good" not in st.session_state:
+            st.stop()
+        st.info(t("run_kept"))
+        return st.session_state["last_good"]
+    st.session_state["last_good"] = c
+    return c
+
+
 def main() -> None:
     restore_once()
     st.set_page_config(page_title=Translator(S.get("lang"))("app_title"), layout="wide")
@@ -123,8 +139,7 @@ def main() -> None:
         st.markdown(t("app_intro"))
     s = sidebar.settings(t)
     ui.forget_figures()
-    with st.spinner(t("computing")):
-        c = compute.compute(s.cfg, s.requested, s.policy, s.snap, s.dev, s.weights, s.data, S.query_index(s.cfg.grid))
+    c = run(t, s)
     summary.weights_badge(t, c, s.name)
     S.fit_notice(t, S.fit_to(c.cfg))  # choices that no longer fit this model, clamped
     if mode == "lesson":

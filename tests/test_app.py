@@ -725,3 +725,71 @@ def test_link_values_are_shown_exactly_as_given():
     (notice,) = at.warning
     for setting in ("sample=a_b_$1$", "hub=x`y", "zoom_*in*"):
         assert ui.code(setting) in notice.value, setting
+
+
+# ---------------------------------------------------------------- a model run never takes the page down
+
+
+def load_weights_file(at: AppTest, data: bytes, heads: int = 2) -> AppTest:
+    at.selectbox(key="w_weights").set_value("pretrained").run()
+    at.file_uploader(key="weights_file").set_value(("w.safetensors", data, "application/octet-stream"))
+    at.number_input(key="w_upload_heads").set_value(heads).run()
+    return at.button(key="load_hub").click().run()
+
+
+def tiny_vit(seed: int = 11) -> VisionTransformer:
+    from vizlib.config import ViTConfig
+
+    return VisionTransformer(ViTConfig(img_size=(48, 48), patch_size=16, embed_dim=64, depth=2, num_heads=2,
+                                       num_classes=3, seed=seed))  # fmt: skip
+
+
+def test_a_checkpoint_the_page_cannot_run_is_refused_and_the_last_model_kept(at, tmp_path):
+    pytest.importorskip("transformers")
+    from tests.test_pretrained import tiny_hf
+
+    at.selectbox(key="w_weights").set_value("pretrained").run()
+    at.text_input(key="w_hub_id").set_value(str(tiny_hf(tmp_path / "grey", num_channels=1))).run()
+    at.button(key="load_hub").click().run()
+    assert not at.exception and len(at.error) == 1 and "1 input channels" in shown(at.error[0].value)
+    assert len(animation(at)["frames"]) == 9  # the article's random model still runs
+    at.number_input(key="w_patch_size").set_value(9).run()
+    assert not at.exception and len(animation(at)["frames"]) == 81  # and keeps running
+
+
+def test_weights_with_a_nan_are_refused_with_the_tensor_named(at):
+    from safetensors.torch import save
+
+    sd = tiny_vit().state_dict()
+    sd["patch_embed.proj.weight"][0, 0, 0, 0] = float("nan")
+    load_weights_file(at, save(sd))
+    assert not at.exception and "patch_embed.proj.weight are not finite" in shown(at.error[0].value)
+    assert len(animation(at)["frames"]) == 9 and not at.exception
+
+
+def test_an_overflowing_forward_pass_says_so_and_keeps_the_last_result(at):
+    from safetensors.torch import save
+
+    good = load_weights_file(at, save(tiny_vit().state_dict()))
+    assert not good.exception and not good.error and len(animation(good)["frames"]) == 9
+    huge = {k: v * 1e37 if k.endswith("weight") and v.ndim > 1 else v for k, v in tiny_vit(12).state_dict().items()}
+    at = load_weights_file(good, save(huge))  # finite weights: they load, then overflow
+    assert not at.exception
+    assert any("not finite" in shown(e.value) and "overflow" in shown(e.value) for e in at.error)
+    assert any("last result that worked" in i.value for i in at.info)
+    assert len(animation(at)["frames"]) == 9  # the last good run's views
+    assert all(str(p) != "nan" for p in predictions(at).iloc[:, 1])
+
+
+def test_an_exception_in_a_model_run_is_a_message_not_a_crash(at, monkeypatch):
+    def broken(self, x, *args, **kwargs):
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(VisionTransformer, "forward_trace", broken)
+    at.number_input(key="w_embed_dim").set_value(64).run()  # a new model: a new forward pass, which fails
+    assert not at.exception
+    assert len(at.error) == 1 and "out of memory (simulated)" in shown(at.error[0].value)
+    assert len(animation(at)["frames"]) == 9  # the last good run (D = 128) is still shown
+    monkeypatch.undo()
+    at.number_input(key="w_embed_dim").set_value(32).run()
+    assert not at.exception and not at.error and "(32, 3, 3)" in " ".join(m.value for m in at.markdown)

@@ -158,3 +158,52 @@ def test_an_mlp_width_that_is_no_round_ratio_loads_exactly(tmp_path, hidden, int
         ours = loaded.model.forward_trace(x).features  # (1, T, D) after the final norm
         theirs = reference(pixel_values=x).last_hidden_state
     assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+# ---------------------------------------------------------------- what the page cannot run is refused at load
+
+
+def tiny_hf(folder, **overrides):
+    """A small Hugging Face ViT saved with ``save_pretrained`` (32 px, P = 8, D = 32, depth 1, 2 heads)."""
+    spec = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, image_size=32,
+                patch_size=8, layer_norm_eps=1e-12)  # fmt: skip
+    model = transformers.ViTModel(transformers.ViTConfig(**{**spec, **overrides}), add_pooling_layer=False)
+    randomise_(model, 3)
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "overrides, preprocessor, words",
+    [
+        (dict(num_channels=1), None, "takes 1 input channels"),
+        (dict(num_channels=4), None, "takes 4 input channels"),
+        ({}, {"image_mean": [0.5], "image_std": [0.5]}, "mean has 1 numbers"),
+        ({}, {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.0, 0.5]}, "three positive numbers"),
+        ({}, {"image_mean": [0.5, 0.5, 0.5, 0.5], "image_std": [1, 1, 1, 1]}, "mean has 4 numbers"),
+    ],
+)
+def test_a_checkpoint_the_page_cannot_feed_is_refused_at_load(tmp_path, overrides, preprocessor, words):
+    tiny_hf(tmp_path, **overrides)
+    if preprocessor:
+        (tmp_path / "preprocessor_config.json").write_text(json.dumps(preprocessor))
+    with pytest.raises(WeightsError, match=words):
+        load_folder(tmp_path)
+
+
+def test_a_config_that_cannot_build_a_vit_is_a_weights_error(tmp_path):
+    tiny_hf(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "num_attention_heads": 3}))  # 32 is not divisible by 3
+    with pytest.raises(WeightsError, match="divisible"):
+        load_folder(tmp_path)
+
+
+@pytest.mark.parametrize("bad, dtype", [(float("nan"), torch.float32), (float("inf"), torch.float16),
+                                        (float("-inf"), torch.float32)])  # fmt: skip
+def test_non_finite_weights_are_refused_naming_the_tensor(bad, dtype):
+    vit = VisionTransformer(ViTConfig(img_size=(48, 48), patch_size=16, embed_dim=64, depth=2, num_heads=2, seed=1))
+    sd = {k: v.to(dtype) for k, v in vit.state_dict().items()}  # fp16: a snapshot
+    sd["blocks.1.mlp.fc1.weight"][3, 4] = bad
+    with pytest.raises(WeightsError, match=r"1 values of blocks\.1\.mlp\.fc1\.weight are not finite"):
+        load_safetensors_bytes(save(sd), num_heads=2)

@@ -108,6 +108,22 @@ def get_trace(
     return model.timed_trace(get_model(cfg, dev, weights), x, list(rows))
 
 
+class NotFiniteError(ValueError):
+    """A forward pass that produced NaN or ∞ (an overflow): no figure may receive it."""
+
+    def __init__(self, count: int, where: str):
+        super().__init__(f"the forward pass gave {count:,} values that are not finite (NaN or ∞) in {where}")
+        self.code, self.fields = "not_finite", dict(n=f"{count:,}", where=where)
+
+
+def check_finite(trace: model.Trace) -> None:
+    """Raise NotFiniteError naming the first tensor of the trace with a NaN or ∞."""
+    for where, tensor in (("patch_grid", trace.patch_grid), ("tokens", trace.tokens), ("features", trace.features),
+                          ("logits", trace.logits)):  # fmt: skip
+        if bad := int((~torch.isfinite(tensor)).sum()):
+            raise NotFiniteError(bad, where)
+
+
 @dataclass(frozen=True)
 class Computed:
     """What every view draws from: the run's settings, pictures, trace and model."""
@@ -144,13 +160,18 @@ class Computed:
 def compute(cfg: config.ViTConfig, requested, policy: str, snap: str, dev: str, weights: str, data: bytes,
             query: int) -> Computed:  # fmt: skip
     """The run for these settings and this picture; beyond FULL_ATTENTION_MAX tokens the trace keeps
-    CLS's attention rows and ``query``'s (0 = CLS, 1 + r·Gw + c = patch (r, c))."""
+    CLS's attention rows and ``query``'s (0 = CLS, 1 + r·Gw + c = patch (r, c)).
+
+    Raises:
+        NotFiniteError: the forward pass overflowed (no view may draw it).
+    """
     img = decode(data)
     key = (hashlib.sha256(data).hexdigest(), requested, policy)
     fitted = get_fitted(*key, img)
     full = cfg.num_patches + 1 <= model.FULL_ATTENTION_MAX
     rows = (0,) if full else tuple(sorted({0, query}))
     trace, seconds = get_trace(cfg, dev, weights, key, snap, rows, fitted)
+    check_finite(trace)
     pixels = display_pixels(cfg, dev, weights, key, snap, rows, trace)
     colours = pca_colours(cfg, dev, weights, key, snap, rows, trace)
     return Computed(cfg, requested, policy, snap, dev, weights, key, img, fitted, trace, seconds, pixels, colours)

@@ -9,6 +9,7 @@ never go unnoticed.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ def load_checkpoint(folder: str | os.PathLike, snapshot: int | None = None) -> L
         raise FileNotFoundError(f"no weights at {path}")
     model = VisionTransformer(cfg)
     model.load_state_dict({k: v.float() for k, v in load_file(path).items()}, strict=True)  # safetensors: no pickle
-    return Loaded(model.eval(), list(meta["classes"]), tuple(meta["mean"]), tuple(meta["std"]), str(path))
+    return checked(Loaded(model.eval(), list(meta["classes"]), tuple(meta["mean"]), tuple(meta["std"]), str(path)))
 
 
 def snapshot_steps(folder: str | os.PathLike) -> list[int]:
@@ -217,6 +218,39 @@ class WeightsError(ValueError):
     """Weights that cannot be loaded, with a message that says what to do."""
 
 
+RGB = 3  # the page feeds RGB pictures: three input channels
+
+
+def checked(loaded: Loaded) -> Loaded:
+    """Refuse what the page's pipeline cannot run, naming the value; return ``loaded`` unchanged.
+
+    Checks everything a checkpoint declares against the pipeline (RGB pictures of its image size,
+    split into its patches): three input channels, a mean and std of three positive numbers, one
+    label per class, a position embedding per patch plus CLS, and every parameter finite (a NaN or
+    ∞ would reach every figure). The config itself already checks sizes, grid and head count.
+
+    Raises:
+        WeightsError: the first thing that does not fit.
+    """
+    cfg = loaded.model.cfg
+    if cfg.in_chans != RGB:
+        raise WeightsError(f"the model takes {cfg.in_chans} input channels; the page feeds RGB pictures (3 channels)")
+    for name, values in (("mean", loaded.mean), ("std", loaded.std)):
+        if len(values) != RGB:
+            raise WeightsError(f"the input {name} has {len(values)} numbers {tuple(values)}; an RGB model needs 3")
+    if not all(s > 0 for s in loaded.std) or not all(math.isfinite(v) for v in (*loaded.mean, *loaded.std)):
+        raise WeightsError(f"the input std {tuple(loaded.std)} must be three positive numbers")
+    if loaded.labels is not None and len(loaded.labels) != cfg.num_classes:
+        raise WeightsError(f"{len(loaded.labels)} labels for a head of {cfg.num_classes} classes")
+    if loaded.model.pos_embed.shape[1] != cfg.num_patches + 1:
+        raise WeightsError(f"{loaded.model.pos_embed.shape[1]} position embeddings for {cfg.num_patches} patches + CLS")
+    for name, tensor in loaded.model.state_dict().items():
+        bad = int((~torch.isfinite(tensor)).sum())
+        if bad:
+            raise WeightsError(f"{bad:,} values of {name} are not finite (NaN or ∞): the checkpoint is damaged")
+    return loaded
+
+
 def config_from_hf(hf: dict, with_head: bool) -> ViTConfig:
     """A Hugging Face ``ViTConfig`` (as ``config.json`` holds it) → ours."""
     if hf.get("model_type", "vit") != "vit" or hf.get("hidden_act", "gelu") != "gelu" or not hf.get("qkv_bias", True):
@@ -241,7 +275,10 @@ def load_folder(folder: str | os.PathLike, source: str | None = None) -> Loaded:
     hf = json.loads((folder / "config.json").read_text())
     raw = load_file(folder / "model.safetensors")  # safetensors: never unpickled
     with_head = any(k.startswith("classifier.") for k in raw)
-    cfg = config_from_hf(hf, with_head)
+    try:
+        cfg = config_from_hf(hf, with_head)
+    except (KeyError, TypeError, ValueError) as err:
+        raise WeightsError(f"the config.json in {folder} does not describe a ViT the page can build: {err}") from err
     model = VisionTransformer(cfg)
     try:
         model.load_state_dict(from_hf_state_dict(raw), strict=True)
@@ -252,7 +289,7 @@ def load_folder(folder: str | os.PathLike, source: str | None = None) -> Loaded:
     if (folder / "preprocessor_config.json").exists():
         pre = json.loads((folder / "preprocessor_config.json").read_text())
         mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
-    return Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder))
+    return checked(Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder)))
 
 
 def load_pretrained(name_or_path: str | os.PathLike, cache_dir: str | None = None) -> Loaded:
@@ -321,4 +358,4 @@ def load_safetensors_bytes(data: bytes, num_heads: int | None = None, source: st
     except (ValueError, KeyError, RuntimeError) as err:
         raise WeightsError(f"the tensors do not make a ViT: {err}") from err
     labels = [f"class {i}" for i in range(cfg.num_classes)] if cfg.num_classes else None
-    return Loaded(model.eval(), labels, IMAGENET_MEAN, IMAGENET_STD, source)
+    return checked(Loaded(model.eval(), labels, IMAGENET_MEAN, IMAGENET_STD, source))
