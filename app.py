@@ -20,6 +20,7 @@ from views import (
     downloads,
     embedding,
     lesson,
+    link,
     paper,
     patches,
     predictions,
@@ -29,7 +30,6 @@ from views import (
     ui,
 )
 from views import state as S
-from vizlib import urlstate
 from vizlib.i18n import Translator
 
 # The explore view's tabs: view id (as in the share link) -> (label key, the view's draw function).
@@ -95,20 +95,6 @@ def restore_once() -> None:
         sidebar.load_pretrained()  # a failure shows as the weights error, with random weights meanwhile
 
 
-def url_item(t: Translator, p: urlstate.Problem) -> str:
-    """One ignored link parameter, its name and value shown exactly as the link has them."""
-    if p.reason == "invalid":
-        return t("url_invalid", setting=ui.code(f"{p.name}={p.value}"))
-    if p.reason == "no_vit":
-        return t("url_no_vit", setting=ui.code(p.name), value=ui.plain(p.value))
-    return t(f"url_{p.reason}", setting=ui.code(p.name))
-
-
-def url_notice(t: Translator, problems: list[urlstate.Problem]) -> None:
-    items = [url_item(t, p) for p in problems]
-    st.warning(t("url_notice", items="".join(f"\n- {item}" for item in items)), icon=":material/link_off:")
-
-
 def run(t: Translator, s: sidebar.Settings) -> compute.Computed:
     """The forward pass and what depends on it; on any failure a message and the last good run."""
     try:
@@ -133,15 +119,19 @@ def main() -> None:
     if ui.presenter():
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
     st.title(t("app_title"))
-    if problems := st.session_state.pop("url_problems", None):
-        url_notice(t, problems)
+    notice = st.empty()  # a share link's notice, filled once the model is known
     if mode != "lesson":
         st.markdown(t("app_intro"))
     s = sidebar.settings(t)
     ui.forget_figures()
     c = run(t, s)
     summary.weights_badge(t, c, s.name)
-    S.fit_notice(t, S.fit_to(c.cfg))  # choices that no longer fit this model, clamped
+    moved = S.fit_to(c.cfg)  # choices that no longer fit this model, clamped
+    if "url_problems" in st.session_state:  # the link's first run: its values that did not fit are named
+        with notice:
+            link.notice(t, st.session_state.pop("url_problems") + link.misfits(moved))
+    else:
+        S.fit_notice(t, moved)
     if mode == "lesson":
         lesson.draw(t, c, LESSON_SECTIONS, sidebar.use_shapes_model, sidebar.try_patch_size)
         summary.shape_strip(t, c)

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -185,8 +184,8 @@ def test_the_parameter_corpus_gives_a_result_or_a_message(at):
         for key, value in settings.items():
             at.number_input(key=f"w_{key}").set_value(value).run()
         assert not at.exception, settings
-        shown = [*(shown(e.value) for e in at.error), *(c.value for c in at.caption)]
-        assert any(words in text for text in shown), (settings, shown)
+        said = [*(shown(e.value) for e in at.error), *(c.value for c in at.caption)]
+        assert any(words in text for text in said), (settings, said)
         assert bool(at.error) == ("limit" in words or "divisible" in words), settings
         assert len(animation(at)["frames"]) <= frames
         drawn = everywhere(at, lambda at: specs(at) + [i for i in at.info if any(n in i.value for n in NOTES)])
@@ -215,8 +214,9 @@ def test_japanese_changes_every_tab_and_widget_label(at):
 
 
 def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    from views import compute
+
+    compute.clear()
     calls = []
     original = VisionTransformer.forward_trace
 
@@ -408,8 +408,12 @@ def test_uploaded_safetensors_weights(at):
     )
     at.number_input(key="w_upload_heads").set_value(2).run()
     at.button(key="load_hub").click().run()
+    assert not at.exception and "does not say its image size" in shown(at.error[0].value)  # 9 tokens: 48×48? 16×144?
+    at.number_input(key="w_upload_h").set_value(48).run()
+    at.number_input(key="w_upload_w").set_value(48).run()
+    at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
-    assert any("pretrained: upload" in m.value for m in at.markdown)
+    assert any("pretrained: upload" in shown(m.value) for m in at.markdown)
     assert at.number_input(key="w_img_h").value == 48 and len(animation(at)["frames"]) == 9
     assert len(predictions(at)) == 3  # its three classes
     at.file_uploader(key="weights_file").set_value(("bad.safetensors", b"garbage", "application/octet-stream"))
@@ -594,7 +598,7 @@ def test_presenter_view_restyles_the_figures(at):
 def test_downloads_are_offered(at):
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Stride animation (GIF)", "Figure as HTML (opens offline)",
-                      "Tensors (.npy) and config (JSON), zipped"]  # fmt: skip
+                      "Tensors (.npy) and config (JSON), zipped", "Weights (.safetensors, config inside)"]  # fmt: skip
     W, H = export.gif_size(81, 81)
     assert any(f"9 frames of {W}×{H} px" in c.value for c in at.caption)
 
@@ -730,10 +734,12 @@ def test_link_values_are_shown_exactly_as_given():
 # ---------------------------------------------------------------- a model run never takes the page down
 
 
-def load_weights_file(at: AppTest, data: bytes, heads: int = 2) -> AppTest:
+def load_weights_file(at: AppTest, data: bytes, heads: int = 2, size: int = 48) -> AppTest:
     at.selectbox(key="w_weights").set_value("pretrained").run()
     at.file_uploader(key="weights_file").set_value(("w.safetensors", data, "application/octet-stream"))
     at.number_input(key="w_upload_heads").set_value(heads).run()
+    at.number_input(key="w_upload_h").set_value(size).run()
+    at.number_input(key="w_upload_w").set_value(size).run()
     return at.button(key="load_hub").click().run()
 
 
@@ -793,3 +799,72 @@ def test_an_exception_in_a_model_run_is_a_message_not_a_crash(at, monkeypatch):
     monkeypatch.undo()
     at.number_input(key="w_embed_dim").set_value(32).run()
     assert not at.exception and not at.error and "(32, 3, 3)" in " ".join(m.value for m in at.markdown)
+
+
+# ---------------------------------------------------------------- sentences about the model read the loaded weights
+
+
+def facts(at: AppTest) -> str:
+    """Every sentence the page states, in every view, the lesson's attention step and the help texts."""
+    texts = everywhere(at, lambda at: [e.value for e in [*at.markdown, *at.caption, *at.info]])
+    helps = [w.help or "" for w in at.selectbox]
+    return " ".join(texts + helps)
+
+
+@needs_shapes
+def test_the_shapes_models_facts_come_from_its_checkpoint(at):
+    meta = json.loads((ROOT / "assets" / "shapes" / "config.json").read_text())
+    n = len(meta["classes"])
+    at.selectbox(key="w_weights").set_value("shapes").run()
+    said = facts(at)
+    assert f"The {n} classes the shapes model was trained on" in said
+    assert f"generated pictures of {n} shapes ({', '.join(meta['classes'])})" in said
+    assert "six" not in said and "placeholders" not in said
+    at.selectbox(key="w_sample").set_value("chelsea").run()
+    assert any("trained only on generated pictures of shapes" in i.value for i in at.info)  # a photo: out of its world
+
+
+def test_random_weights_say_they_are_random(at):
+    said = facts(at)
+    assert "these 10 classes are placeholders" in said and "trained only on generated pictures" not in said
+    at.radio(key="w_mode").set_value("lesson").run()
+    for _ in range(5):
+        at.button(key="lesson_next").click().run()
+    assert any("These weights are random" in m.value for m in at.markdown)
+
+
+def test_pretrained_and_uploaded_weights_claim_nothing_about_shapes_or_randomness(at, tmp_path, monkeypatch):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    from tests.test_pretrained import COMMIT, save_model
+
+    repo = tmp_path / "models--google--vit-base-patch16-224"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(COMMIT)
+    save_model("google/vit-base-patch16-224", repo / "snapshots" / COMMIT, seed=3)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    at.selectbox(key="w_weights").set_value("pretrained").run()
+    at.text_input(key="w_hub_id").set_value("google/vit-base-patch16-224").run()
+    at.button(key="load_hub").click().run()
+    assert not at.exception and not at.error
+    from safetensors.torch import save
+
+    for said in (facts(at), facts(load_weights_file(at, save(tiny_vit().state_dict())))):
+        assert "trained only on generated pictures of shapes" not in said  # not the shapes model
+        assert "placeholders" not in said and "With random-init weights" not in said
+    at.radio(key="w_mode").set_value("lesson").run()
+    for _ in range(5):
+        at.button(key="lesson_next").click().run()
+    assert not any("These weights are random" in m.value for m in at.markdown)
+
+
+def test_link_values_that_do_not_fit_the_model_are_named():
+    at = app_with_url({"q": "5,5", "head": "9", "layer": "9", "view": "attention"})  # the article: 3×3, 4 × 4
+    assert not at.exception and not at.error
+    (notice,) = at.warning
+    for words in ("`q=5,5` (not in this model: `2,2` is shown)", "`head=9` (not in this model: `4` is shown)",
+                  "`layer=9` (not in this model: `4` is shown)"):  # fmt: skip
+        assert words in notice.value, words
+    assert at.query_params["q"] == "2,2" and at.query_params["layer"] == "4"  # the link now says what is shown
+    at.run()
+    assert not at.warning  # said once

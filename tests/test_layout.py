@@ -75,8 +75,8 @@ def test_nothing_a_user_sends_is_unpickled_or_executed():
     assert found == []
 
 
-# Modules of views/ that are not views: the page state, the cached compute and the drawing helpers.
-PAGE_SUPPORT = {"state", "compute", "ui", "__init__"}
+# Modules of views/ that are not views: the page state, the cached compute, the drawing helpers, the link notice.
+PAGE_SUPPORT = {"state", "compute", "ui", "link", "__init__"}
 
 
 def test_no_view_imports_another_and_app_reaches_every_view():

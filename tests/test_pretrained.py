@@ -122,13 +122,13 @@ def test_broken_folders_are_refused(tmp_path):
 def test_a_lone_safetensors_file_in_either_naming(tmp_path):
     ours = VisionTransformer(ViTConfig(img_size=(32, 32), patch_size=8, embed_dim=48, depth=2, num_heads=3,
                                        num_classes=4, seed=9)).eval()  # fmt: skip
-    loaded = load_safetensors_bytes(save(ours.state_dict()), num_heads=3)
+    loaded = load_safetensors_bytes(save(ours.state_dict()), num_heads=3, img_size=(32, 32))
     assert loaded.model.cfg.grid == (4, 4) and loaded.model.cfg.num_classes == 4 and loaded.model.cfg.depth == 2
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(x), ours(x))
     reference = save_model("facebook/dino-vits8", tmp_path, seed=4)
-    hf_loaded = load_safetensors_bytes((tmp_path / "model.safetensors").read_bytes())  # heads: D / 64 = 6
+    hf_loaded = load_safetensors_bytes((tmp_path / "model.safetensors").read_bytes(), 6, img_size=(224, 224))
     assert hf_loaded.model.cfg.num_heads == 6 and hf_loaded.labels is None
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -137,7 +137,38 @@ def test_a_lone_safetensors_file_in_either_naming(tmp_path):
     with pytest.raises(WeightsError, match="not a readable"):
         load_safetensors_bytes(b"not safetensors at all")
     with pytest.raises(WeightsError, match="divisible"):
-        load_safetensors_bytes(save(ours.state_dict()), num_heads=5)
+        load_safetensors_bytes(save(ours.state_dict()), num_heads=5, img_size=(32, 32))
+
+
+def test_a_grid_is_never_guessed_from_the_token_count():
+    """A 32×72 px, P = 8 model has 4×9 = 36 patches, which also fit 6×6: the file alone cannot say."""
+    vit = VisionTransformer(ViTConfig(img_size=(32, 72), patch_size=8, embed_dim=32, depth=1, num_heads=2, seed=5))
+    data = save(vit.state_dict())
+    with pytest.raises(WeightsError, match=r"does not say its image size.*48×48"):
+        load_safetensors_bytes(data, num_heads=2)
+    with pytest.raises(WeightsError, match=r"48×48 px at P = 8 gives 36 patches|40×40 px at P = 8 gives 25"):
+        load_safetensors_bytes(data, num_heads=2, img_size=(40, 40))
+    with pytest.raises(WeightsError, match="how many attention heads"):
+        load_safetensors_bytes(data, img_size=(32, 72))
+    loaded = load_safetensors_bytes(data, num_heads=2, img_size=(32, 72))
+    assert loaded.model.cfg.grid == (4, 9)
+    x = torch.randn(1, 3, 32, 72)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model.forward_trace(x).features, vit.eval().forward_trace(x).features)
+
+
+@pytest.mark.parametrize("size, P, heads", [((32, 72), 8, 2), ((48, 48), 16, 4), ((30, 90), 15, 1)])
+def test_our_export_carries_its_config_so_nothing_is_asked(size, P, heads):
+    from vizlib import export
+
+    vit = VisionTransformer(ViTConfig(img_size=size, patch_size=P, embed_dim=32, depth=2, num_heads=heads,
+                                      num_classes=3, seed=2, mlp_dim=45)).eval()  # fmt: skip
+    data = export.weights_safetensors(vit, ["cat", "dog", "fox"], (0.5, 0.4, 0.3), (0.2, 0.2, 0.25))
+    loaded = load_safetensors_bytes(data)
+    assert loaded.model.cfg == vit.cfg
+    assert loaded.labels == ["cat", "dog", "fox"] and loaded.mean == (0.5, 0.4, 0.3) and loaded.std == (0.2, 0.2, 0.25)
+    for name, tensor in vit.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[name], tensor), name
 
 
 @pytest.mark.parametrize("hidden, intermediate", [(56, 230), (56, 57), (30, 121), (64, 255), (12, 1)])
@@ -206,4 +237,4 @@ def test_non_finite_weights_are_refused_naming_the_tensor(bad, dtype):
     sd = {k: v.to(dtype) for k, v in vit.state_dict().items()}  # fp16: a snapshot
     sd["blocks.1.mlp.fc1.weight"][3, 4] = bad
     with pytest.raises(WeightsError, match=r"1 values of blocks\.1\.mlp\.fc1\.weight are not finite"):
-        load_safetensors_bytes(save(sd), num_heads=2)
+        load_safetensors_bytes(save(sd), num_heads=2, img_size=(48, 48))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cachetools
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -26,11 +28,33 @@ from vizlib.figures import overview as overview_fig
 
 FIGURE_ENTRIES = 256  # figures kept across sessions (each ≤ ~2 MB; most are tens of kB)
 FIGURE_TTL_S = 3600
+# Caches shared by every session, bounded in bytes (an entry larger than its cache is not kept).
+PICTURE_CACHE_BYTES = 128 * 2**20  # decoded working copies: ≥ 10 at the largest (12.6 MB each)
+FITTED_CACHE_BYTES = 64 * 2**20  # pictures at the model's input size
+TRACE_CACHE_BYTES = 1024 * 2**20  # forward passes (ViT-B/16 at 224 px with every attention kept: 39 MB)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+def clear() -> None:
+    """Empty every cache of this module and Streamlit's (tests that count forward passes)."""
+    for cache in (_pictures, _fitted, _traces):
+        cache.clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def rgb_bytes(img) -> int:
+    """Bytes of an RGB picture's pixels."""
+    return img.width * img.height * 3
+
+
+_pictures = cachetools.LRUCache(maxsize=PICTURE_CACHE_BYTES, getsizeof=rgb_bytes)
+_fitted = cachetools.LRUCache(maxsize=FITTED_CACHE_BYTES, getsizeof=rgb_bytes)
+_traces = cachetools.LRUCache(maxsize=TRACE_CACHE_BYTES, getsizeof=lambda value: value[0].nbytes)
+
+
+@cachetools.cached(_pictures, key=lambda data: hashlib.sha256(data).hexdigest(), condition=threading.Condition())
 def decode(data: bytes):
-    """Bytes → upright RGB picture (raises ImageError)."""
+    """Bytes → upright RGB working copy (raises ImageError); shared read-only by every session."""
     return image.load_image(data)
 
 
@@ -55,15 +79,17 @@ def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.V
 def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
     """Trained weights with their labels and normalisation (raises WeightsError).
 
-    ``file:DIGEST:HEADS`` is an uploaded .safetensors file: its bytes come with the first call.
+    ``file:DIGEST:HEADS:H:W`` is an uploaded .safetensors file (0 = as its metadata says): its bytes
+    come with the first call.
     """
     if weights.startswith("hf:"):
         return weights_lib.load_pretrained(weights.removeprefix("hf:"))
     if weights.startswith("file:"):
         if _data is None:
             raise weights_lib.WeightsError("the uploaded weights are no longer in memory: upload the file again")
-        _, digest, heads = weights.split(":")
-        return weights_lib.load_safetensors_bytes(_data, int(heads) or None, source=f"upload {digest[:8]}")
+        _, digest, heads, H, W = weights.split(":")
+        size = (int(H), int(W)) if int(H) and int(W) else None
+        return weights_lib.load_safetensors_bytes(_data, int(heads) or None, f"upload {digest[:8]}", size)
     step = weights.removeprefix(f"{SHAPES}@")
     return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
 
@@ -88,22 +114,28 @@ def weights_name(weights: str) -> str:
     return get_loaded(weights).source if weights.startswith("file:") else weights.removeprefix("hf:")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def get_fitted(digest: str, size: tuple[int, int], policy: str, _img):
+@cachetools.cached(_fitted, key=lambda digest, size, policy, img: (digest, size, policy),
+                   condition=threading.Condition())  # fmt: skip
+def get_fitted(digest: str, size: tuple[int, int], policy: str, img):
     """The picture fitted to the requested (H, W); keyed by picture digest, size and policy."""
-    return image.fit_image(_img, size, policy)
+    return image.fit_image(img, size, policy)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+def _trace_key(cfg, dev, weights, key, snap, rows, fitted) -> tuple:
+    return (cfg, dev, weights, key, snap, rows)
+
+
+@cachetools.cached(_traces, key=_trace_key, condition=threading.Condition())
 def get_trace(
-    cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: str, rows: tuple[int, ...], _fitted
+    cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: str, rows: tuple[int, ...], fitted
 ) -> tuple[model.Trace, float]:
     """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy).
 
     ``rows`` are the attention rows to keep; they matter only beyond FULL_ATTENTION_MAX tokens
-    (below it every full matrix is kept and ``rows`` is always ``(0,)``). Shared read-only.
+    (below it every full matrix is kept and ``rows`` is always ``(0,)``). Cached by bytes
+    (TRACE_CACHE_BYTES), computed once per key however many sessions ask at once; shared read-only.
     """
-    x = image.to_tensor(_fitted, *normalisation(weights))  # (1, 3, H, W)
+    x = image.to_tensor(fitted, *normalisation(weights))  # (1, 3, H, W)
     x = image.snap_to_patches(x, cfg.patch_size, snap)  # (1, 3, H′, W′)
     return model.timed_trace(get_model(cfg, dev, weights), x, list(rows))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from views import compute, ui
 from views import state as S
-from views import ui
 from views.compute import Computed
 from vizlib import export
 from vizlib.figures import patches as patches_fig
@@ -17,7 +17,7 @@ def draw(t: Translator, c: Computed) -> None:
     cfg = c.cfg
     Gh, Gw = cfg.grid
     with st.expander(t("downloads"), icon=":material/download:"):
-        gif, html, arrays = st.columns(3)
+        gif, html, arrays, weights = st.columns(4)
         row_step = patches_fig.frame_row_step(cfg.grid)
         frames = len(patches_fig.stride_steps(cfg.grid, row_step))
         pixels, colours, P = c.pixels, c.colours, cfg.patch_size
@@ -45,3 +45,9 @@ def draw(t: Translator, c: Computed) -> None:
                                icon=":material/data_array:")  # fmt: skip
         attention = t("dl_attention_full") if c.full else t("dl_attention_rows")
         arrays.caption(t("dl_arrays_caption", D=cfg.embed_dim, Gh=Gh, Gw=Gw, attention=attention))
+        vit, labels = c.vit, (compute.get_loaded(c.weights).labels if c.weights != S.RANDOM else None)
+        mean, std = compute.normalisation(c.weights)
+        weights.download_button(t("dl_weights"), lambda: export.weights_safetensors(vit, labels, mean, std),
+                                "vit.safetensors", "application/octet-stream", key="dl_weights", on_click="ignore",
+                                icon=":material/neurology:")  # fmt: skip
+        weights.caption(t("dl_weights_caption"))

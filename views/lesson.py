@@ -48,6 +48,8 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
     ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes),
                     lambda: overview_fig.overview_figure(labels, arrows, step.boxes))  # fmt: skip
     st.markdown(t(f"lesson_{step.id}_body", **nums))
+    if step.id == "attention" and c.weights == S.RANDOM:
+        st.markdown(t("lesson_attention_random"))
     if step.id == "attention" and c.weights == S.RANDOM and compute.shapes_meta() is not None:
         st.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes, icon=":material/school:")
     if step.id in sections:

@@ -36,7 +36,8 @@ def grid(t: Translator, c: Computed) -> None:
     Gh, Gw = cfg.grid
     left, right = st.columns([1, 2])
     left.image(c.img, width="stretch")
-    left.caption(t("original_caption", W=c.img.width, H=c.img.height))
+    W0, H0 = image.original_size(c.img)
+    left.caption(t("original_caption", W=W0, H=H0))
     left.caption(t("input_caption", H=H, W=W, policy=t(f"fit_{c.policy}")))
     if (H, W) != (H2, W2):
         left.info(t(f"snap_formula_{c.snap}", H=H, W=W, P=P, H2=H2, W2=W2, Gh=Gh, Gw=Gw))

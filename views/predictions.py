@@ -26,7 +26,7 @@ def draw(t: Translator, c: Computed) -> None:
     if c.weights == RANDOM:
         st.caption(t("random_head_note", K=c.cfg.num_classes))
     elif c.weights.startswith(SHAPES):
-        st.caption(t("shapes_head_note"))
+        st.caption(t("shapes_head_note", n=len(labels)))
 
 
 def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:

@@ -97,7 +97,8 @@ def load_pretrained() -> None:
     upload = st.session_state.get("weights_file")
     if upload is not None:
         data = upload.getvalue()
-        name = f"file:{hashlib.sha256(data).hexdigest()}:{int(S.get('upload_heads'))}"
+        digest = hashlib.sha256(data).hexdigest()
+        name = f"file:{digest}:{int(S.get('upload_heads'))}:{int(S.get('upload_h'))}:{int(S.get('upload_w'))}"
         shown = upload.name
     else:
         data, shown = None, str(S.get("hub_id")).strip()
@@ -117,10 +118,16 @@ def load_pretrained() -> None:
 
 def choose_weights(t: Translator) -> str:
     """``random``, ``shapes@STEP`` or a pretrained name: which parameters the model runs with."""
-    options = [RANDOM, SHAPES, PRETRAINED] if compute.shapes_meta() is not None else [RANDOM, PRETRAINED]
+    meta = compute.shapes_meta()
+    options = [RANDOM, SHAPES, PRETRAINED] if meta is not None else [RANDOM, PRETRAINED]
     if S.get("weights") not in options:
         S.put("weights", RANDOM)
-    st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), help=t("weights_help"),
+    if meta is None:
+        help_text = t("weights_help_no_shapes")
+    else:  # the shapes model's classes as its checkpoint lists them
+        classes = ", ".join(t(f"class_{c}") for c in meta["classes"])
+        help_text = t("weights_help", n=len(meta["classes"]), classes=classes)
+    st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), help=help_text,
                          **S.bind("weights", apply_weights))  # fmt: skip
     kind = S.get("weights")
     if kind == RANDOM:
@@ -142,6 +149,9 @@ def choose_pretrained(t: Translator) -> str:
     with st.sidebar.expander(t("weights_upload")):
         st.file_uploader(t("weights_file"), type=["safetensors"], key="weights_file", help=t("weights_file_help"))
         st.number_input(t("upload_heads"), 0, 64, help=t("upload_heads_help"), **S.bind("upload_heads"))
+        left, right = st.columns(2)
+        left.number_input(t("upload_h"), 0, 4096, help=t("upload_size_help"), **S.bind("upload_h"))
+        right.number_input(t("upload_w"), 0, 4096, help=t("upload_size_help"), **S.bind("upload_w"))
     st.sidebar.button(t("load"), key="load_hub", on_click=load_pretrained)
     if "weights_error" in st.session_state:
         name, message = st.session_state["weights_error"]

@@ -27,8 +27,8 @@ def weights_badge(t: Translator, c: Computed, picture: str) -> None:
     own = compute.get_loaded(c.weights).model.cfg.patch_size
     if c.cfg.patch_size != own:
         st.badge(t("badge_resampled", P=own), icon=":material/transform:", color="orange")
-    if picture not in SHAPE_SAMPLES:
-        st.info(t("ood_note"))
+    if c.weights.startswith(SHAPES) and picture not in SHAPE_SAMPLES:
+        st.info(t("ood_note"))  # only the shapes model was trained on generated shapes
 
 
 def shape_strip(t: Translator, c: Computed) -> None:

@@ -120,6 +120,24 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def weights_safetensors(model, labels: list[str] | None, mean, std) -> bytes:
+    """A model's weights as ``.safetensors`` with its config, labels and normalisation in the header's
+    ``__metadata__`` (JSON under ``weights.METADATA_KEY``), so that uploading it again asks nothing.
+
+    Args:
+        model: a ``VisionTransformer``.
+        labels: its class names, or None.
+        mean, std: the per-channel input normalisation it expects.
+    """
+    from safetensors.torch import save
+
+    from vizlib.weights import METADATA_KEY
+
+    meta = {"config": config_json(model.cfg)["config"], "labels": labels, "mean": list(mean), "std": list(std)}
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    return save(state, metadata={METADATA_KEY: json.dumps(meta)})
+
+
 def arrays_zip(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
     """``NAME.npy`` for each array plus ``config.json`` (``meta``), in one zip."""
     buf = io.BytesIO()

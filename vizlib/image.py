@@ -20,6 +20,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_PIXELS = 40_000_000  # 40 MP: larger pictures are refused before they are decoded
 MAX_BYTES = 20 * 1024 * 1024  # 20 MB, as .streamlit/config.toml's upload limit
+WORKING_SIDE = 2048  # the working copy's longest side: what any view needs, 12.6 MB of RGB at most
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG includes multi-picture MPO
 FIT_POLICIES = ("stretch", "center_crop", "letterbox")
 LETTERBOX_FILL = (255, 255, 255)  # padding colour of the letterbox policy (white, as alpha)
@@ -37,12 +38,15 @@ class ImageError(ValueError):
         self.fields = fields
 
 
-def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_side: int = WORKING_SIDE) -> Image.Image:
     """Decode an uploaded file into an upright RGB picture.
 
     Args:
         data: the file's bytes (PNG, JPEG, WebP, BMP, TIFF or GIF; GIF/WebP give the first frame).
         max_pixels: largest width × height accepted.
+        max_side: a picture whose longer side is larger is reduced to this (aspect kept) right after
+            decoding, so that what is kept is bounded (a 6,000 × 6,600 PNG decodes to 119 MB of
+            RGB; its working copy is 12 MB). ``original_size(img)`` still gives the file's size.
 
     Returns:
         An RGB ``PIL.Image`` with EXIF orientation applied and any alpha composited over white.
@@ -68,7 +72,23 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as err:
         msg = f"the {img.format} file is damaged or cut short ({err}): save it again and re-upload"
         raise ImageError("damaged", msg, format=img.format) from err
-    return _to_rgb(ImageOps.exif_transpose(img))
+    return _working_copy(_to_rgb(ImageOps.exif_transpose(img)), max_side)
+
+
+def _working_copy(img: Image.Image, max_side: int) -> Image.Image:
+    """``img`` reduced so its longer side is at most ``max_side``, remembering its own size."""
+    size = img.size
+    if max(size) > max_side:
+        scale = max_side / max(size)
+        img = img.resize((max(1, round(size[0] * scale)), max(1, round(size[1] * scale))), Image.Resampling.LANCZOS,
+                         reducing_gap=3.0)  # fmt: skip
+    img.info["original_size"] = size
+    return img
+
+
+def original_size(img: Image.Image) -> tuple[int, int]:
+    """(width, height) of the decoded file, before any working-copy reduction."""
+    return tuple(img.info.get("original_size", img.size))
 
 
 def _open(data: bytes) -> Image.Image:

@@ -40,6 +40,16 @@ class Trace:
     rows: list[int]  # the query indices of attention_rows (0 = CLS, 1 + r·Gw + c = patch (r, c))
     attention_rows: list[torch.Tensor]  # per block (B, nh, len(rows), T): those rows of each attention matrix
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the trace's tensors (a cache sizes itself by this)."""
+        total = 0
+        for value in self.__dict__.values():
+            for tensor in value if isinstance(value, list) else [value]:
+                if isinstance(tensor, torch.Tensor):
+                    total += tensor.numel() * tensor.element_size()
+        return total
+
     def to(self, device: str | torch.device) -> Trace:
         """The same trace with every tensor moved to ``device``."""
 

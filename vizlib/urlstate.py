@@ -32,7 +32,8 @@ class Problem:
 
     name: str
     value: str
-    reason: str  # "unknown" | "invalid" | "no_vit"
+    reason: str  # "unknown" | "invalid" | "no_vit" | "clamped" (valid, but not in this model)
+    used: str = ""  # for "clamped": the value used instead
 
 
 def _int(lo: int, hi: int) -> Callable[[str], int]:

@@ -318,17 +318,44 @@ def load_pretrained(name_or_path: str | os.PathLike, cache_dir: str | None = Non
     return load_folder(Path(folder), source=name_or_path)
 
 
-def load_safetensors_bytes(data: bytes, num_heads: int | None = None, source: str = "upload") -> Loaded:
-    """A lone ``.safetensors`` file (ours or Hugging Face's names), its shape read off its tensors.
+METADATA_KEY = "vit_patch_explorer"  # the safetensors ``__metadata__`` entry our export writes (JSON)
 
-    Only the number of heads cannot be read from the weights: it defaults to D / 64 (ViT's head
-    size) and may be given. The grid is assumed square (N patches = G²). Never unpickled.
+
+def safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a .safetensors file's header (``{}`` when it has none).
+
+    The format: 8 bytes little-endian header length, then that many bytes of JSON; read here
+    without touching the tensors. Raises WeightsError when the header is not that."""
+    if len(data) < 8:
+        raise WeightsError("this is not a readable .safetensors file (shorter than its header)")
+    size = int.from_bytes(data[:8], "little")
+    try:
+        header = json.loads(data[8 : 8 + size]) if 8 + size <= len(data) else None
+    except (UnicodeDecodeError, ValueError):
+        header = None
+    if not isinstance(header, dict):
+        raise WeightsError("this is not a readable .safetensors file (its header is not JSON)")
+    meta = header.get("__metadata__") or {}
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
+
+
+def load_safetensors_bytes(
+    data: bytes, num_heads: int | None = None, source: str = "upload", img_size: tuple[int, int] | None = None
+) -> Loaded:
+    """A lone ``.safetensors`` file (ours or Hugging Face's names). Never unpickled.
+
+    P, D, depth, MLP width and classes are read off the tensors. Two numbers are not in them and are
+    never guessed: the number of heads, and the grid (N position embeddings fit several: 36 is 6×6
+    or 4×9 or 3×12 …). They come from the file's metadata (``export.weights_safetensors`` writes the
+    whole config there) or from the caller (``num_heads``, ``img_size`` = (H, W)); what the
+    metadata says wins only where the caller gives nothing, and the two must agree with the tensors.
 
     Raises:
-        WeightsError: not safetensors, not a ViT, or an impossible head count.
+        WeightsError: not safetensors, not a ViT, a missing or impossible head count or size.
     """
     from safetensors.torch import load as load_bytes
 
+    meta = safetensors_metadata(data)
     try:
         raw = load_bytes(data)
     except Exception as err:  # the parser's own error types vary by version
@@ -341,21 +368,39 @@ def load_safetensors_bytes(data: bytes, num_heads: int | None = None, source: st
         raise WeightsError(f"this file does not hold a ViT's tensors ({err})") from err
     D, C, P, _ = weight.shape
     N = pos.shape[1] - 1
-    G = round(N**0.5)
-    if G * G != N:
-        raise WeightsError(f"{N} position embeddings do not form a square grid: load it as a folder with its config")
+    saved = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
+    shape = saved.get("config", {})
+    heads = num_heads or shape.get("num_heads")
+    size = tuple(img_size) if img_size else tuple(shape.get("img_size", ())) or None
+    if size is None:
+        raise WeightsError(
+            f"this file does not say its image size: its {N} position embeddings fit more than one grid of "
+            f"{P}-pixel patches ({_grids(N, P)}): enter the height and width it was trained at"
+        )
+    if (size[0] // P) * (size[1] // P) != N:
+        raise WeightsError(f"{size[0]}×{size[1]} px at P = {P} gives {(size[0] // P) * (size[1] // P)} patches; "
+                           f"the file has {N} position embeddings: {_grids(N, P)}")  # fmt: skip
+    if not heads:
+        raise WeightsError(f"this file does not say how many attention heads share D = {D}: enter the number of heads")
     depth = len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
-    heads = num_heads or max(1, D // 64)
     try:
         cfg = ViTConfig(
-            img_size=(G * P, G * P), patch_size=P, embed_dim=D, depth=depth, num_heads=heads, in_chans=C,
+            img_size=size, patch_size=P, embed_dim=D, depth=depth, num_heads=int(heads), in_chans=C,
             mlp_dim=sd["blocks.0.mlp.fc1.weight"].shape[0],
             num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0,
-            layer_norm_eps=1e-12 if hf else 1e-6,
+            layer_norm_eps=shape.get("layer_norm_eps", 1e-12 if hf else 1e-6), seed=shape.get("seed", 0),
         )  # fmt: skip
         model = VisionTransformer(cfg)
         model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
     except (ValueError, KeyError, RuntimeError) as err:
         raise WeightsError(f"the tensors do not make a ViT: {err}") from err
-    labels = [f"class {i}" for i in range(cfg.num_classes)] if cfg.num_classes else None
-    return checked(Loaded(model.eval(), labels, IMAGENET_MEAN, IMAGENET_STD, source))
+    labels = saved.get("labels") or ([f"class {i}" for i in range(cfg.num_classes)] if cfg.num_classes else None)
+    mean, std = tuple(saved.get("mean", IMAGENET_MEAN)), tuple(saved.get("std", IMAGENET_STD))
+    return checked(Loaded(model.eval(), labels, mean, std, source))
+
+
+def _grids(N: int, P: int, shown: int = 4) -> str:
+    """The H × W sizes whose grid of P-pixel patches has N cells, a few of them."""
+    sizes = [f"{Gh * P}×{(N // Gh) * P}" for Gh in range(1, N + 1) if N % Gh == 0]
+    middle = sorted(sizes, key=lambda s: abs(int(s.split("×")[0]) - int(s.split("×")[1])))[:shown]
+    return ", ".join(middle) + (" …" if len(sizes) > shown else "")
