@@ -41,7 +41,9 @@ clean:
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m scripts.bench
 
-# A classroom on loopback: SESSIONS concurrent browser sessions (see scripts/load_test.py).
-SESSIONS ?= 8
+# A classroom on loopback: SESSIONS concurrent browser sessions (see scripts/load_test.py);
+# SCENARIO=lockstep: the class presses the lesson's Next together (30 sessions unless SESSIONS is set).
+SCENARIO ?= default
+SESSIONS ?=
 load: $(VENV)/.dev-installed browser-deps
-	$(BIN)/python -m scripts.load_test --sessions $(SESSIONS)
+	$(BIN)/python -m scripts.load_test --scenario $(SCENARIO) $(if $(SESSIONS),--sessions $(SESSIONS))

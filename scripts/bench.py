@@ -6,6 +6,7 @@
 - the downloads: the stride GIF's size and build time, an animation as offline HTML;
 - peak memory (VmHWM, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
 - the page end to end per preset (Streamlit AppTest: trace + every figure) and its figure JSON sizes;
+- what one action costs the server (CPU-seconds, bytes, wall) beside a trivial page, in Chromium;
 - upload → first chart and change → chart in headless Chromium (1 session, then 8).
 
 Numbers are printed as Markdown tables; nothing here is asserted.
@@ -156,6 +157,21 @@ def browser_times() -> None:
         print(f"| {sessions} | {r['upload_p50_s']} | {r['p50_s']} | {r['p95_s']} | {len(r['errors'])} |")
 
 
+def action_costs() -> None:
+    """What one action costs the server, beside a trivial page (scripts/action_cost.py), where Chromium is installed."""
+    import asyncio
+    import tempfile
+
+    from scripts.action_cost import measure_all, report
+    from scripts.load_test import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        print(f"\n(action costs skipped: no Chromium at {CHROMIUM})")
+        return
+    rows, info = asyncio.run(measure_all(ROOT / "app.py", 3, Path(tempfile.gettempdir())))
+    print("\n" + report(rows, info, ROOT / "app.py", 3)[0])
+
+
 def sdpa_logits(vit: VisionTransformer, x: torch.Tensor) -> torch.Tensor:
     """The same model and weights with torch's fused scaled_dot_product_attention (no weights kept)."""
     _, _, hidden = vit.embed(x)
@@ -246,6 +262,7 @@ def main() -> None:
     download_sizes()
     memory()
     app_rerun_times()
+    action_costs()
     browser_times()
 
 

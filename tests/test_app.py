@@ -17,10 +17,10 @@ APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # patch grid, stride animation, inspector (window, kernels, output), 3D view, PCA grid, token patch, token vector,
 # token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, Fig. 7 (filters, positions, distance)
-CHARTS = 18
+CHARTS = 17  # the 3D view is drawn on request (its toggle): 18 with it
 TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
 VIEWS = ["patches", "embedding", "proof", "attention", "paper", "predictions"]
-PATCH_CHARTS = 6  # the open view on a first visit: patch grid, animation, inspector (3), 3D view
+PATCH_CHARTS = 5  # the open view on a first visit: patch grid, animation, inspector (3)
 
 
 @pytest.fixture
@@ -303,6 +303,7 @@ def test_attention_for_cls_and_for_a_chosen_patch(at):
 
 
 def test_many_tokens_keep_only_the_rows_asked_for(at):
+    at.toggle(key="w_cube3d").set_value(True).run()
     at.number_input(key="w_patch_size").set_value(2).run()  # 81 → crop 80: 40 × 40 = 1,600 patches
     assert not at.exception and not at.error
     infos = " ".join(everywhere(at, lambda at: [i.value for i in at.info]))
@@ -619,6 +620,7 @@ def test_the_attention_step_switches_to_the_trained_model_in_one_click(at):
 # (view, widget kind, choice, a value that is not the default): every control inside a view.
 CONTROLS = [
     ("patches", "slider", "step", 5),
+    ("patches", "toggle", "cube3d", True),
     ("embedding", "number_input", "tok_r", 2),
     ("embedding", "number_input", "tok_c", 1),
     ("attention", "radio", "q_kind", "patch"),
@@ -868,3 +870,13 @@ def test_link_values_that_do_not_fit_the_model_are_named():
     assert at.query_params["q"] == "2,2" and at.query_params["layer"] == "4"  # the link now says what is shown
     at.run()
     assert not at.warning  # said once
+
+
+def test_the_3d_view_is_drawn_on_request(at):
+    assert not any("scene" in spec["layout"] for spec in specs(at)) and any("Draw the 3D view" in c.value
+                                                                            for c in at.caption)  # fmt: skip
+    at.toggle(key="w_cube3d").set_value(True).run()
+    assert not at.exception and len(specs(at)) == PATCH_CHARTS + 1
+    (scene,) = [spec for spec in specs(at) if "scene" in spec["layout"]]
+    assert len(scene["frames"]) == 9  # one per stride step, as the animation
+    assert len(all_specs(at)) == CHARTS + 1

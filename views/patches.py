@@ -73,11 +73,17 @@ def animation(t: Translator, c: Computed) -> None:
         st.caption(t("anim_row_step", k=row_step, N=Gh * Gw, max=patches_fig.MAX_FRAMES))
 
 
+@st.fragment
 def cube(t: Translator, c: Computed) -> None:
-    """The 3D view of the Conv2d."""
+    """The 3D view of the Conv2d, drawn on request: a WebGL scene is slow to draw without a graphics
+    card (it held back every chart of the first page by 1–2 s here), so its toggle reruns only it."""
     cfg = c.cfg
     Gh, Gw = cfg.grid
     st.subheader(t("cube_header"))
+    st.toggle(t("cube_show"), help=t("cube_show_help"), **S.bind("cube3d"))
+    if not S.get("cube3d"):
+        st.caption(t("cube_off"))
+        return
     if Gh * Gw > CUBE_MAX:
         st.info(t("cube_too_many", N=Gh * Gw, max=CUBE_MAX))
         return

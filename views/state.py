@@ -57,7 +57,7 @@ CHOICES: dict[str, object] = {
     "source": "sample", "sample": DEFAULT_SAMPLE, "weights": RANDOM, "snapshot": "final", "hub_id": DEFAULT_HUB_ID,
     "upload_heads": 0, "upload_h": 0, "upload_w": 0, "preset": "article", **preset_numbers("article"), "seed": 0,
     "fit_policy": "center_crop", "snap": "crop", "device": None,
-    "step": 1, "tok_r": 0, "tok_c": 0,  # patches: the inspected stride step; embedding: the selected token
+    "step": 1, "cube3d": False, "tok_r": 0, "tok_c": 0,  # patches: inspected step, 3D view; embedding: token
     "q_kind": "cls", "q_r": 0, "q_c": 0, "opacity": 0.6, "layer": None, "head": "mean", "fusion": "mean",
     "discard": 0.0, "dl_figure": None,
 }  # fmt: skip
