@@ -58,9 +58,8 @@ def test_many_large_uploads_keep_the_server_under_its_bound():
         assert not at.exception and not at.error, i
         assert any(c.value == "Original: 6000×6600 px" for c in at.caption), i
     grown = rss_mib() - before
-    print(
-        f"12 uploads of 6000×6600: the process grew {grown:.0f} MiB; caches hold {compute._pictures.currsize / 2**20:.0f} + {compute._fitted.currsize / 2**20:.0f} MiB"
-    )
+    held = (compute._pictures.currsize + compute._fitted.currsize) / 2**20
+    print(f"12 uploads of 6000×6600: the process grew {grown:.0f} MiB; the caches hold {held:.0f} MiB")
     kept = compute._pictures.currsize + compute._fitted.currsize
     assert compute._pictures.currsize <= compute.PICTURE_CACHE_BYTES and len(compute._pictures) >= 10
     assert kept <= compute.PICTURE_CACHE_BYTES + compute.FITTED_CACHE_BYTES
