@@ -91,6 +91,10 @@ def restore_once() -> None:
     shapes = compute.shapes_meta()
     st.session_state["url_problems"] = S.restore_from_url(shapes["config"] if shapes else None)
     st.session_state["url_restored"] = True
+    # The link says the picture was uploaded, and this session holds none: the server restarted or
+    # the session expired (the browser keeps its address), or the link was shared.
+    if S.get("source") == "upload" and "last_upload" not in st.session_state:
+        sidebar.upload_gone()
     if S.get("weights") == S.PRETRAINED and "hub" in st.query_params:
         sidebar.load_pretrained()  # a failure shows as the weights error, with random weights meanwhile
 

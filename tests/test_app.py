@@ -78,7 +78,8 @@ def shown(markdown: str) -> str:
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
     at.radio(key="w_source").set_value("upload").run()
-    at.file_uploader(key="upload").set_value((name, data, mime))
+    uploader = at.session_state["uploader"] if "uploader" in at.session_state else "upload"
+    at.file_uploader(key=uploader).set_value((name, data, mime))
     return at.run()
 
 
@@ -880,3 +881,17 @@ def test_the_3d_view_is_drawn_on_request(at):
     (scene,) = [spec for spec in specs(at) if "scene" in spec["layout"]]
     assert len(scene["frames"]) == 9  # one per stride step, as the animation
     assert len(all_specs(at)) == CHARTS + 1
+
+
+def test_an_upload_the_server_no_longer_holds_is_said_and_the_rest_kept():
+    """The browser keeps its address across a server restart; the link says the picture was uploaded."""
+    at = app_with_url({"src": "upload", "P": "9", "view": "embedding"})
+    assert not at.exception and not at.error
+    (gone,) = at.warning
+    assert "uploaded picture that this server does not hold" in gone.value and "upload it again" in gone.value
+    assert at.radio(key="w_source").value == "upload"  # the page agrees with its widgets
+    assert at.file_uploader(key="upload_upload").value is None  # a fresh uploader, not the stale file
+    assert at.session_state["patch_size"] == 9 and at.session_state["view"] == "embedding"  # the rest kept
+    upload(at, "gradient.png", gradient_png())
+    assert not at.warning and any(c.value == "Original: 300×200 px" for c in open_view(at, "patches").caption)
+    assert at.query_params["src"] == "upload"

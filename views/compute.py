@@ -9,6 +9,7 @@ nothing. No view imports another; they all import this module and ``views.state`
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import threading
@@ -55,7 +56,21 @@ _traces = cachetools.LRUCache(maxsize=TRACE_CACHE_BYTES, getsizeof=lambda value:
 @cachetools.cached(_pictures, key=lambda data: hashlib.sha256(data).hexdigest(), condition=threading.Condition())
 def decode(data: bytes):
     """Bytes → upright RGB working copy (raises ImageError); shared read-only by every session."""
-    return image.load_image(data)
+    img = image.load_image(data)
+    if image.original_size(img) != img.size:
+        release_memory()  # the full-size decode (up to 119 MB) is gone: give it back to the system
+    return img
+
+
+def release_memory() -> None:
+    """Return freed heap memory to the operating system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    A large picture is decoded at full size, then reduced to its working copy; glibc keeps the
+    freed pages in its arenas, so a long-running server's resident memory would keep the peak."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): the allocator decides
+        pass
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -250,13 +250,24 @@ def sample_label(t: Translator, name: str) -> str:
     return t(f"sample_{name}")
 
 
+def upload_gone() -> None:
+    """The link says the picture was uploaded and this session holds none (the server restarted, the
+    session expired, or the link was shared): say so, and give the uploader a new key so that a
+    reconnected browser's uploader does not still list the file."""
+    st.session_state["upload_gone"] = True
+    st.session_state["uploader"] = f"upload_{st.session_state.get('uploader', 'upload')}"
+    S.put("source", "upload")
+
+
 def choose_image(t: Translator) -> tuple[bytes, str]:
     """The picture's bytes: an upload when it decodes, else the last good one, else a sample."""
     st.sidebar.header(t("image_section"))
     st.sidebar.radio(t("image_source"), ["sample", "upload"], format_func=lambda s: t(f"source_{s}"),
                      horizontal=True, **S.bind("source"))  # fmt: skip
+    if st.session_state.pop("upload_gone", False):
+        st.warning(t("upload_gone"), icon=":material/cloud_off:")
     if S.get("source") == "upload":
-        upload = st.sidebar.file_uploader(t("upload_label"), key="upload")
+        upload = st.sidebar.file_uploader(t("upload_label"), key=st.session_state.get("uploader", "upload"))
         if upload is not None:
             return accept_upload(t, upload.name, upload.getvalue())
         if "last_upload" in st.session_state:

@@ -96,6 +96,7 @@ FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "weights": ("weights", _choice(WEIGHTS)),
     "hub": ("hub_id", _hub_id),
     "sample": ("sample", str),  # checked against the page's samples by the caller (``samples``)
+    "src": ("source", _choice(("sample", "upload"))),  # an upload cannot travel: the page says so
     "layer": ("layer", _int(1, 64)),
     "head": ("head", _head),
     "q": ("query", _query),

@@ -104,7 +104,11 @@ def test_clicking_a_cell_selects_its_token(page):
 
 
 def frame_count(page) -> int:
-    return page.evaluate(f"() => ({ANIMATION_JS})()._transitionData._frames.length")
+    """The stride animation's frame count, once it is drawn (the page may still be drawing charts)."""
+    handle = page.wait_for_function(
+        f"() => {{ const gd = ({ANIMATION_JS})(); return gd && gd._transitionData._frames.length; }}", timeout=60_000
+    )
+    return handle.json_value()
 
 
 def test_changing_p_changes_the_grid_and_the_frames(page):
@@ -216,3 +220,58 @@ def test_a_file_name_reads_exactly_as_given(page, tmp_path, name):
     error.wait_for(timeout=60_000)
     assert name in error.inner_text()  # Streamlit's renderer: no formula, emphasis, link, tag or emoji
     assert error.locator(".katex, em, strong, a, i").count() == 0
+
+
+def test_after_a_server_restart_the_page_says_the_upload_is_gone(browser, tmp_path):
+    """A real restart: the page reconnects to a new server, which does not hold the upload."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.browser.conftest import ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
+           "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"]  # fmt: skip
+
+    def serve() -> subprocess.Popen:
+        server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                return server
+            except OSError:
+                time.sleep(0.25)
+        pytest.fail("streamlit did not become healthy")
+
+    server = serve()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{port}/?P=9")
+        wait_for_app(page)
+        page.get_by_text("Upload", exact=True).click()
+        buf = io.BytesIO()
+        Image.new("RGB", (120, 90), (200, 40, 40)).save(buf, format="PNG")
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            {"name": "red.png", "mimeType": "image/png", "buffer": buf.getvalue()}
+        )
+        page.get_by_text("Original: 120×90 px").wait_for(timeout=60_000)
+        server.terminate()
+        server.wait(timeout=20)
+        server = serve()  # the same address: the page reconnects by itself
+        time.sleep(3)
+        page.get_by_role("tab", name="Embedding grid").click()  # any click: the first run on the new server
+        page.get_by_text("uploaded picture that this server does not hold").wait_for(timeout=90_000)
+        wait_for_app(page)
+        page.get_by_text("red.png").wait_for(state="detached", timeout=60_000)  # the uploader no longer lists it
+        page.get_by_role("tab", name="Patch splitting").click()
+        page.get_by_text("9×9 grid").first.wait_for(timeout=60_000)  # the link's settings are kept
+        shoot(page, "browser-upload-gone")
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=20)
