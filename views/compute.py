@@ -32,7 +32,7 @@ FIGURE_TTL_S = 3600
 # Caches shared by every session, bounded in bytes (an entry larger than its cache is not kept).
 PICTURE_CACHE_BYTES = 128 * 2**20  # decoded working copies: ≥ 10 at the largest (12.6 MB each)
 FITTED_CACHE_BYTES = 64 * 2**20  # pictures at the model's input size
-TRACE_CACHE_BYTES = 1024 * 2**20  # forward passes (ViT-B/16 at 224 px with every attention kept: 39 MB)
+TRACE_CACHE_BYTES = 1024 * 2**20  # forward passes (ViT-B/16 at 224 px with every attention kept: 31 MiB)
 
 
 def clear() -> None:
