@@ -22,19 +22,16 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+from scripts.load_test import ARGS, CHROMIUM, start_server
+
 STATUS = '[data-testid="stStatusWidget"]'
 APPEAR_S = 2.5  # how long an action may take to start a run
 SETTLE_MS = 300
@@ -51,29 +48,6 @@ st.plotly_chart(go.Figure(go.Heatmap(z=np.array([[0, value], [value, 100]]))))
 
 
 # --- the servers --------------------------------------------------------------------------------------
-
-
-def start_server(script: Path, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run script` headless on a free loopback port, cwd = the script's folder."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "streamlit", "run", script.name, "--server.headless=true", f"--server.port={port}",
-           "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
-           "--server.runOnSave=false"]  # fmt: skip
-    log = open(log_path, "w") if log_path else subprocess.DEVNULL  # the server outlives this call
-    server = subprocess.Popen(cmd, cwd=script.parent, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(480):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            return server, url
-        except OSError:
-            if server.poll() is not None:
-                break
-            time.sleep(0.25)
-    server.kill()
-    raise RuntimeError(f"streamlit did not start for {script}" + (f"; see {log_path}" if log_path else ""))
 
 
 def cpu_seconds(pid: int) -> float:

@@ -40,25 +40,31 @@ CHANGES = [("Patch size P", 9, "9×9 grid"), ("Embedding dim D", 64, "(64, 9, 9)
            ("Embedding dim D", 96, "(96, 3, 3)")]  # fmt: skip
 
 
-def start_server(app: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run` on a free loopback port: this checkout's app.py, or ``app`` (cwd = its folder)."""
+def start_server(app: Path | None = None, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run` headless on a free loopback port: this checkout's app.py, or ``app`` (any
+    script; cwd = its folder, so another checkout's app runs with its own assets and config)."""
     app = (app or ROOT / "app.py").resolve()
+    if log_path is None and (ROOT / "test-artifacts").is_dir():
+        log_path = ROOT / "test-artifacts" / "load-server.log"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "streamlit", "run", app.name, "--server.headless=true", f"--server.port={port}",
-           "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"]  # fmt: skip
-    log = open(ROOT / "test-artifacts" / "load-server.log", "w") if (ROOT / "test-artifacts").is_dir() else None
-    server = subprocess.Popen(cmd, cwd=app.parent, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+           "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+           "--server.runOnSave=false"]  # fmt: skip
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL  # the server outlives this call
+    server = subprocess.Popen(cmd, cwd=app.parent, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
+    for _ in range(480):
         try:
             urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
             return server, url
         except OSError:
+            if server.poll() is not None:
+                break
             time.sleep(0.25)
     server.kill()
-    raise RuntimeError("streamlit did not start")
+    raise RuntimeError(f"streamlit did not start for {app}" + (f"; see {log_path}" if log_path else ""))
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -371,16 +371,21 @@ def test_patch_size_on_trained_weights_is_resampled(at):
     assert len(animation(at)["frames"]) == 16  # still the last good P = 16
 
 
-def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkeypatch):
+def offline_hub(repo_id: str, tmp_path, monkeypatch) -> None:
+    """A Hugging Face cache holding ``repo_id`` (a ``save_pretrained`` copy), with the hub switched off."""
     huggingface_hub = pytest.importorskip("huggingface_hub")
     from tests.test_pretrained import COMMIT, save_model
 
-    repo = tmp_path / "models--facebook--dino-vits8"
+    repo = tmp_path / f"models--{repo_id.replace('/', '--')}"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(COMMIT)
-    save_model("facebook/dino-vits8", repo / "snapshots" / COMMIT, seed=3)
+    save_model(repo_id, repo / "snapshots" / COMMIT, seed=3)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkeypatch):
+    offline_hub("facebook/dino-vits8", tmp_path, monkeypatch)
 
     at.selectbox(key="w_weights").set_value("pretrained").run()
     assert not at.exception and any("No pretrained model loaded yet" in i.value for i in at.info)
@@ -837,15 +842,7 @@ def test_random_weights_say_they_are_random(at):
 
 
 def test_pretrained_and_uploaded_weights_claim_nothing_about_shapes_or_randomness(at, tmp_path, monkeypatch):
-    huggingface_hub = pytest.importorskip("huggingface_hub")
-    from tests.test_pretrained import COMMIT, save_model
-
-    repo = tmp_path / "models--google--vit-base-patch16-224"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text(COMMIT)
-    save_model("google/vit-base-patch16-224", repo / "snapshots" / COMMIT, seed=3)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    offline_hub("google/vit-base-patch16-224", tmp_path, monkeypatch)
     at.selectbox(key="w_weights").set_value("pretrained").run()
     at.text_input(key="w_hub_id").set_value("google/vit-base-patch16-224").run()
     at.button(key="load_hub").click().run()
