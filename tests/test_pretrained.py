@@ -238,3 +238,18 @@ def test_non_finite_weights_are_refused_naming_the_tensor(bad, dtype):
     sd["blocks.1.mlp.fc1.weight"][3, 4] = bad
     with pytest.raises(WeightsError, match=r"1 values of blocks\.1\.mlp\.fc1\.weight are not finite"):
         load_safetensors_bytes(save(sd), num_heads=2, img_size=(48, 48))
+
+
+def test_labels_and_position_embeddings_must_match_the_model():
+    from vizlib.weights import Loaded, checked
+
+    vit = VisionTransformer(ViTConfig(img_size=(32, 32), patch_size=8, embed_dim=32, depth=1, num_heads=2,
+                                      num_classes=3, seed=1)).eval()  # fmt: skip
+    mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    assert checked(Loaded(vit, ["a", "b", "c"], mean, std, "x")).labels == ["a", "b", "c"]
+    with pytest.raises(WeightsError, match="2 labels for a head of 3 classes"):
+        checked(Loaded(vit, ["a", "b"], mean, std, "x"))
+    vit.pos_embed = torch.nn.Parameter(torch.zeros(1, 10, 32))  # a table for 9 patches + CLS
+    vit.cfg = ViTConfig(img_size=(32, 64), patch_size=8, embed_dim=32, depth=1, num_heads=2, num_classes=3)  # 32
+    with pytest.raises(WeightsError, match="10 position embeddings for 32 patches"):
+        checked(Loaded(vit, ["a", "b", "c"], mean, std, "x"))
