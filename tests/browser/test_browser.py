@@ -260,12 +260,25 @@ def test_after_a_server_restart_the_page_says_the_upload_is_gone(browser, tmp_pa
             {"name": "red.png", "mimeType": "image/png", "buffer": buf.getvalue()}
         )
         page.get_by_text("Original: 120×90 px").wait_for(timeout=60_000)
+        sockets = []
+        page.on("websocket", lambda ws: sockets.append(ws))
         server.terminate()
         server.wait(timeout=20)
         server = serve()  # the same address: the page reconnects by itself
-        time.sleep(3)
-        page.get_by_role("tab", name="Embedding grid").click()  # any click: the first run on the new server
-        page.get_by_text("uploaded picture that this server does not hold").wait_for(timeout=90_000)
+        deadline = time.monotonic() + 90
+        while not sockets and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+        assert sockets, "the page did not reconnect"
+        gone = page.get_by_text("uploaded picture that this server does not hold")
+        for tab in ["Embedding grid", "Patch splitting", "Attention"]:  # any click: the new server's first run
+            page.wait_for_timeout(1000)
+            page.get_by_role("tab", name=tab).click()
+            try:
+                gone.wait_for(timeout=30_000)
+                break
+            except Exception:  # a click while the page was still reconnecting is dropped: click again
+                continue
+        gone.wait_for(timeout=30_000)
         wait_for_app(page)
         page.get_by_text("red.png").wait_for(state="detached", timeout=60_000)  # the uploader no longer lists it
         page.get_by_role("tab", name="Patch splitting").click()
