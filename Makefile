@@ -33,7 +33,7 @@ test: $(VENV)/.dev-installed browser-deps
 	exit $$rc
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/python -m ruff check vizlib views tests app.py scripts
+	$(BIN)/python -m ruff check vizlib views page tests app.py scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

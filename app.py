@@ -2,7 +2,8 @@
 
 Set-up, the share link's state, the sidebar, the cached compute, then only the open view. Every
 view is one module of ``views/`` (one hop from here: ``VIEWS`` below); the page state is
-``views/state.py``, the cached compute ``views/compute.py``. No tensor maths here, and every word
+``views/state.py``; what the views share is ``page/`` (the cached compute, drawing helpers, the
+link notice). No tensor maths here, and every word
 comes from the translation table (assets/i18n.json) through ``t``.
 """
 
@@ -14,21 +15,8 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from views import (
-    attention,
-    compute,
-    downloads,
-    embedding,
-    lesson,
-    link,
-    paper,
-    patches,
-    predictions,
-    proof,
-    sidebar,
-    summary,
-    ui,
-)
+from page import compute, link, ui
+from views import attention, downloads, embedding, lesson, paper, patches, predictions, proof, sidebar, summary
 from views import state as S
 from vizlib.i18n import Translator
 

@@ -72,7 +72,7 @@ def top_logits(at: AppTest) -> list[float]:
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of page text whose user-given parts are escaped (``views.ui.plain``)."""
+    """What a reader sees of page text whose user-given parts are escaped (``page.ui.plain``)."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
@@ -215,7 +215,7 @@ def test_japanese_changes_every_tab_and_widget_label(at):
 
 
 def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
-    from views import compute
+    from page import compute
 
     compute.clear()
     calls = []
@@ -721,7 +721,7 @@ def test_choices_that_no_longer_fit_are_clamped_and_the_page_says_so(at):
 
 @pytest.mark.parametrize("name", ["my__draft__v2_$5$_$10$.png", "*b* [l](x) <i>.png", ":smile: `t`.jpg"])
 def test_a_file_name_is_shown_exactly_as_given(at, name):
-    from views import ui
+    from page import ui
 
     bad = upload(at, name, b"not a picture at all", "image/png")
     assert not bad.exception and len(bad.error) == 1
@@ -730,7 +730,7 @@ def test_a_file_name_is_shown_exactly_as_given(at, name):
 
 
 def test_link_values_are_shown_exactly_as_given():
-    from views import ui
+    from page import ui
 
     at = app_with_url({"sample": "a_b_$1$", "hub": "x`y", "zoom_*in*": "[1](2)"})
     assert not at.exception

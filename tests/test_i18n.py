@@ -34,7 +34,7 @@ def literal_text(node: ast.AST) -> list[str]:
     return []
 
 
-PAGE_FILES = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]
+PAGE_FILES = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py")), *sorted((ROOT / "page").glob("*.py"))]
 
 
 def test_no_text_literal_in_the_page():

@@ -56,7 +56,8 @@ def test_nothing_a_user_sends_is_unpickled_or_executed():
     import ast
 
     forbidden = {("torch", "load"), ("pickle", "load"), ("pickle", "loads"), ("numpy", "load")}
-    files = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py")), *sorted((ROOT / "vizlib").rglob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py")), *sorted((ROOT / "page").rglob("*.py")),
+             *sorted((ROOT / "vizlib").rglob("*.py"))]  # fmt: skip
     found = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -75,32 +76,29 @@ def test_nothing_a_user_sends_is_unpickled_or_executed():
     assert found == []
 
 
-# Modules of views/ that are not views: the page state, the cached compute, the drawing helpers, the link notice.
-PAGE_SUPPORT = {"state", "compute", "ui", "link", "__init__"}
+def imported_page_modules(path) -> set[str]:
+    """The ``views`` modules a file imports (``from views import x``, ``from views.x import …``)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "views":
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("views."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("views.")}
+    return found
 
 
 def test_no_view_imports_another_and_app_reaches_every_view():
-    """Each view imports vizlib and the page's support modules, never another view; app.py wires them."""
-    import ast
-
-    views = {p.stem for p in (ROOT / "views").glob("*.py")} - PAGE_SUPPORT
+    """A view imports vizlib, ``page/`` and the page state, never another view; app.py wires them."""
+    views = {p.stem for p in (ROOT / "views").glob("*.py")} - {"state", "__init__"}
     assert {"patches", "embedding", "proof", "attention", "paper", "predictions", "lesson", "downloads",
-            "sidebar"} <= views  # fmt: skip
-    for name in sorted(views | PAGE_SUPPORT):
-        tree = ast.parse((ROOT / "views" / f"{name}.py").read_text(encoding="utf-8"))
-        imported = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "views":
-                imported |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("views."):
-                imported.add(node.module.split(".")[1])
-            elif isinstance(node, ast.Import):
-                imported |= {a.name.split(".")[1] for a in node.names if a.name.startswith("views.")}
-        assert imported <= PAGE_SUPPORT, (name, imported - PAGE_SUPPORT)
-    app = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    wired = {a.name for node in ast.walk(app) if isinstance(node, ast.ImportFrom) and node.module == "views"
-             for a in node.names}  # fmt: skip
-    assert views <= wired  # one hop from app.py
+            "sidebar", "summary"} <= views  # fmt: skip
+    for path in sorted((ROOT / "views").glob("*.py")) + sorted((ROOT / "page").glob("*.py")):
+        assert imported_page_modules(path) <= {"state"}, (path.name, imported_page_modules(path))
+    assert imported_page_modules(ROOT / "app.py") >= views | {"state"}  # one hop from app.py
 
 
 def test_app_py_is_the_short_entry():

@@ -45,7 +45,7 @@ def test_a_huge_picture_keeps_a_bounded_working_copy():
 
 def test_many_large_uploads_keep_the_server_under_its_bound():
     """Twelve distinct 6,000 × 6,600 uploads in one session: before, eight grew the process by 1.2 GB."""
-    from views import compute
+    from page import compute
 
     compute.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()

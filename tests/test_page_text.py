@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from views import ui
+from page import ui
 
 markdown_it = pytest.importorskip("markdown_it")
 

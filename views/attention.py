@@ -11,9 +11,9 @@ from functools import partial
 
 import streamlit as st
 
-from views import compute, ui
+from page import compute, ui
+from page.compute import Computed
 from views import state as S
-from views.compute import Computed
 from vizlib import analysis, image, model
 from vizlib.figures import attention as attention_fig
 from vizlib.i18n import Translator

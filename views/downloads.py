@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views import compute, ui
+from page import compute, ui
+from page.compute import Computed
 from views import state as S
-from views.compute import Computed
 from vizlib import export
 from vizlib.figures import patches as patches_fig
 from vizlib.i18n import Translator

@@ -10,9 +10,9 @@ from functools import partial
 
 import streamlit as st
 
+from page import ui
+from page.compute import Computed
 from views import state as S
-from views import ui
-from views.compute import Computed
 from vizlib import analysis
 from vizlib.figures import embedding as embedding_fig
 from vizlib.figures import inspector as inspector_fig

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from views import compute, ui
+from page import compute, ui
+from page.compute import Computed
 from views import state as S
-from views.compute import Computed
 from vizlib import config, lesson
 from vizlib.figures import overview as overview_fig
 from vizlib.i18n import Translator

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views import compute, ui
-from views.compute import Computed
+from page import compute, ui
+from page.compute import Computed
 from vizlib import model
 from vizlib.figures import paper as paper_fig
 from vizlib.i18n import Translator

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from page import ui
+from page.compute import Computed
 from views import state as S
-from views import ui
-from views.compute import Computed
 from vizlib import analysis, image
 from vizlib.figures import cube3d as cube_fig
 from vizlib.figures import inspector as inspector_fig

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views import compute
-from views.compute import Computed
+from page import compute
+from page.compute import Computed
 from vizlib.i18n import Translator
 
 

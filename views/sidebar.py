@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from views import compute, ui
+from page import compute, ui
 from views import state as S
 from views.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, SHAPE_SAMPLES, SHAPES
 from vizlib import config, device, image, urlstate

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views import compute, ui
-from views.compute import Computed
+from page import compute, ui
+from page.compute import Computed
 from views.state import RANDOM, SHAPE_SAMPLES, SHAPES
 from vizlib import config
 from vizlib.i18n import Translator

@@ -1,6 +1,7 @@
-"""Small helpers every view uses to put things on the page: charts, error messages, translated names.
+"""Small helpers every view uses to put things on the page: charts, error messages, user text.
 
-Not a view: it draws nothing of its own. Figures drawn in this session are remembered by chart key
+Not a view: it draws nothing of its own; charts come restyled for presenter view from
+``compute.figure``. Figures drawn in this session are remembered by chart key
 (``drawn_figures``) for the HTML download, which offers any figure the open view shows.
 """
 
@@ -11,20 +12,17 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
-from views import compute
-from vizlib.figures import overview as overview_fig
+from page import compute
 from vizlib.i18n import Translator
 
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
 DRAWN = "_drawn_figures"  # session-state key: {chart key: figure} of the open view
 
 
-def chart(fig: go.Figure, key: str, where=None, styled: bool = False, **kwargs):
-    """Draw a figure (restyled in presenter view unless ``styled``: built restyled already) and
-    remember it for the HTML download."""
-    shown = overview_fig.presenter(fig) if st.session_state.get("presenter") and not styled else fig
-    st.session_state.setdefault(DRAWN, {})[key] = shown
-    return (where or st).plotly_chart(shown, key=key, config=PLOTLY_CONFIG, **kwargs)
+def chart(fig: go.Figure, key: str, where=None, **kwargs):
+    """Draw a figure and remember it for the HTML download (the open view's figures)."""
+    st.session_state.setdefault(DRAWN, {})[key] = fig
+    return (where or st).plotly_chart(fig, key=key, config=PLOTLY_CONFIG, **kwargs)
 
 
 def drawn_figures() -> dict[str, go.Figure]:
@@ -72,5 +70,4 @@ def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
     """Draw the figure cached under (``name``, *``key``), building it with ``build()`` on a miss.
 
     ``key`` must name everything the figure shows (see ``compute.figure``)."""
-    fig = compute.figure((name, *key), build, presenter())
-    return chart(fig, name, where, styled=True, **kwargs)
+    return chart(compute.figure((name, *key), build, presenter()), name, where, **kwargs)

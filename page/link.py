@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from page import ui
 from views import state as S
-from views import ui
 from vizlib import urlstate
 from vizlib.i18n import Translator
 
