@@ -536,12 +536,12 @@ def test_the_last_lesson_step_tries_other_patch_sizes(at):
     for _ in range(6):
         at.button(key="lesson_next").click().run()
     table = at.dataframe[0].value
-    assert list(table.iloc[:, 0]) == [6, 13, 27, 54] and list(table.iloc[:, 2]) == [169, 36, 9, 1]
+    assert list(table.iloc[:, 0]) == [3, 9, 27, 81] and list(table.iloc[:, 2]) == [729, 81, 9, 1]  # divide 81
     assert list(table.iloc[:, -1]) == ["", "", "← now", ""]
-    at.button(key="try_p_13").click().run()
-    assert not at.exception and at.session_state["patch_size"] == 13 and lesson_header(at).startswith("Step 7")
+    at.button(key="try_p_9").click().run()
+    assert not at.exception and at.session_state["patch_size"] == 9 and lesson_header(at).startswith("Step 7")
     table = at.dataframe[0].value
-    assert list(table.iloc[:, 0]) == [3, 6, 13, 26, 52] and list(table.iloc[:, -1]) == ["", "", "← now", "", ""]
+    assert list(table.iloc[:, 0]) == [3, 9, 27, 81] and list(table.iloc[:, -1]) == ["", "← now", "", ""]
 
 
 def app_with_url(params: dict[str, str]) -> AppTest:

@@ -88,3 +88,31 @@ def test_the_code_panel_speaks_japanese_and_still_runs():
           "pos_embed": torch.randn(1, 10, 128), "encoder": torch.nn.Identity()}  # fmt: skip
     exec(text, ns)
     assert ns["same"] is True and tuple(ns["out"].shape) == (1, 10, 128)
+
+
+@pytest.mark.parametrize("size, P", [((81, 81), 27), ((224, 224), 16), ((96, 64), 8), ((81, 81), 9), ((384, 384), 32)])
+def test_the_suggested_patch_sizes_divide_the_picture(size, P):
+    cfg = ViTConfig(img_size=size, patch_size=P, embed_dim=16, depth=1, num_heads=1)
+    rows = lesson.patch_size_table(cfg)
+    sizes = [r.P for r in rows]
+    assert P in sizes and sizes == sorted(sizes) and len(sizes) >= 4
+    for r in rows:
+        assert size[0] % r.P == 0 and size[1] % r.P == 0, r.P  # no row crops the picture
+        assert r.dropped == 0
+    assert min(sizes) < P < max(sizes) or P in (min(sizes), max(sizes)) and len(sizes) >= 4
+
+
+def test_the_article_picture_is_offered_3_9_27_81():
+    cfg = ViTConfig(img_size=(81, 81), patch_size=27, embed_dim=128, depth=4, num_heads=4)
+    assert [r.P for r in lesson.patch_size_table(cfg)] == [3, 9, 27, 81]
+
+
+def test_a_picture_with_few_divisors_marks_the_rows_that_crop():
+    cfg = ViTConfig(img_size=(169, 169), patch_size=13, embed_dim=16, depth=1, num_heads=1)
+    rows = {r.P: r for r in lesson.patch_size_table(cfg)}
+    assert rows[13].dropped == 0 and rows[169].dropped == 0
+    cropping = [p for p in rows if 169 % p]
+    assert cropping  # 169 = 13²: only P/2 and 2P are near, and both crop
+    for p in cropping:
+        kept = (169 // p * p) ** 2
+        assert rows[p].dropped == pytest.approx(1 - kept / 169**2) and rows[p].dropped > 0

@@ -69,8 +69,10 @@ def scaling(t: Translator, c: Computed, try_patch_size: Callable[[int], None]) -
     table = [
         {t("cost_P"): r.P, t("cost_grid"): f"{r.grid[0]}×{r.grid[1]}", t("cost_N"): r.N, t("cost_L"): r.L,
          t("cost_attention"): r.attention, t("cost_params"): r.params,
-         t("cost_note"): t("cost_now") if r.P == c.cfg.patch_size else
-         (t("cost_over", max=config.MAX_TOKENS) if r.over_cap else "")}
+         t("cost_note"): " · ".join(note for note, on in (
+             (t("cost_now"), r.P == c.cfg.patch_size), (t("cost_over", max=config.MAX_TOKENS), r.over_cap),
+             (t("cost_crops", H=r.grid[0] * r.P, W=r.grid[1] * r.P, pct=f"{100 * r.dropped:.0f}"), r.dropped > 0),
+         ) if on)}
         for r in rows
     ]  # fmt: skip
     counts = [t("cost_N"), t("cost_L"), t("cost_attention"), t("cost_params")]

@@ -9,6 +9,7 @@ Gh, Gw = H/P, W/P the grid, N = Gh·Gw patch tokens, T = N + 1 with CLS, L = 3·
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from vizlib.config import MAX_TOKENS, ViTConfig, count_parameters
@@ -100,25 +101,56 @@ def code_text(cfg: ViTConfig, notes: dict[str, str] | None = None) -> str:
 @dataclass(frozen=True)
 class CostRow:
     P: int
-    grid: tuple[int, int]
+    grid: tuple[int, int]  # (Gh, Gw) = (⌊H/P⌋, ⌊W/P⌋)
     N: int
     L: int  # numbers per patch, 3·P²
     attention: int  # attention weights per block: nh·T²
     params: int
     over_cap: bool  # more than MAX_TOKENS patches: the page refuses it
+    dropped: float  # share of the image's pixels a crop to whole patches leaves out, 0 when P divides H and W
+
+
+SIZE_RATIOS = (1 / 4, 1 / 2, 1, 2, 4)  # the table's patch sizes: those that divide the image nearest to these × P
+MIN_ROWS = 4
+
+
+def patch_sizes(img_size: tuple[int, int], P: int) -> list[int]:
+    """Patch sizes to compare with P at this image size, ascending: P itself, and the common
+    divisors of H and W nearest (on a log scale) to P/4, P/2, 2P and 4P, so that no row crops.
+
+    When that gives fewer than ``MIN_ROWS`` sizes (81 px, P = 27: 9, 27, 81), the next divisors
+    outside P/4 … 4P are added (3). Where H and W have almost no common divisor (a prime side), the
+    sizes P/2 and 2P are shown anyway, and their rows say how much they crop (``CostRow.dropped``).
+    """
+    H, W = img_size
+    divisors = sorted({p for p in range(2, min(H, W) + 1) if H % p == 0 and W % p == 0} | {P})
+    chosen = {P}
+    for ratio in SIZE_RATIOS:
+        target = P * ratio
+        near = min(divisors, key=lambda p: abs(math.log(p / target)))
+        if abs(math.log(near / target)) < math.log(2) and P / 4 <= near <= 4 * P:
+            chosen.add(near)
+    others = sorted((p for p in divisors if p not in chosen), key=lambda p: abs(math.log(p / P)))
+    while len(chosen) < MIN_ROWS and others:
+        chosen.add(others.pop(0))
+    if len(chosen) < 3:  # a prime side: compare with P/2 and 2P, which crop
+        chosen |= {p for p in (P // 2, 2 * P) if 1 <= p <= min(H, W)}
+    return sorted(chosen)
 
 
 def patch_size_table(cfg: ViTConfig) -> list[CostRow]:
-    """What P does at this image size, D, depth and heads: for P/4, P/2, P, 2P, 4P (those that fit)."""
+    """What P does at this image size, D, depth and heads, for ``patch_sizes(cfg.img_size, P)``.
+
+    A P that does not divide the image is counted as the page does by default, cropped to whole
+    patches: (⌊H/P⌋, ⌊W/P⌋) patches, and ``dropped`` says which share of the pixels is left out."""
     (H, W), P = cfg.img_size, cfg.patch_size
-    sizes = sorted({p for p in (P // 4, P // 2, P, 2 * P, 4 * P) if 1 <= p <= min(H, W)})
     rows = []
-    for p in sizes:
+    for p in patch_sizes((H, W), P):
         Gh, Gw = H // p, W // p
         N = Gh * Gw
         rows.append(CostRow(
             P=p, grid=(Gh, Gw), N=N, L=3 * p * p, attention=cfg.num_heads * (N + 1) ** 2,
-            params=_params(cfg, p), over_cap=N > MAX_TOKENS,
+            params=_params(cfg, p), over_cap=N > MAX_TOKENS, dropped=1 - (Gh * p * Gw * p) / (H * W),
         ))  # fmt: skip
     return rows
 
