@@ -66,6 +66,14 @@ def presenter() -> bool:
     return bool(st.session_state.get("presenter"))
 
 
+def colours(t: Translator) -> dict[str, str]:
+    """The words for the colours the figures draw the kernel window and the vector it writes in:
+    green and red, or in presenter view orange and blue (``overview_fig.presenter`` swaps them).
+    Every sentence that names one of them takes its word from here: ``t(key, **colours(t))``."""
+    suffix = "_presenter" if presenter() else ""
+    return dict(window=t(f"colour_window{suffix}"), vector=t(f"colour_vector{suffix}"))
+
+
 def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
     """Draw the figure cached under (``name``, *``key``), building it with ``build()`` on a miss.
 

@@ -602,6 +602,29 @@ def test_presenter_view_restyles_the_figures(at):
                                                        str(m.value) for m in at.caption)  # fmt: skip
 
 
+# The colours a figure can draw the kernel window and its vector in, and their names on the page.
+COLOUR_NAMES = {"#00c853": ("green", "緑"), "#e53935": ("red", "赤"), "#e69f00": ("orange", "オレンジ"),
+                "#0072b2": ("blue", "青")}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("presenter", [False, True])
+def test_every_sentence_names_the_colours_drawn(at, lang, presenter):
+    at.radio(key="w_lang").set_value(lang).run()
+    at.toggle(key="w_presenter").set_value(presenter).run()
+    shapes = animation(at)["frames"][1]["layout"]["shapes"]
+    window, vector = [s["line"]["color"].lower() for s in shapes if s["line"]["color"].lower() in COLOUR_NAMES][:2]
+    i = 0 if lang == "en" else 1
+    drawn = {COLOUR_NAMES[window][i], COLOUR_NAMES[vector][i]}
+    others = {names[i] for names in COLOUR_NAMES.values()} - drawn
+    explain = next(m.value for m in at.markdown if "P×P" in m.value and "27" in m.value)
+    assert all(word in explain for word in drawn) and not any(word in explain for word in others), explain
+    open_view(at, "attention")
+    at.radio(key="w_q_kind").set_value("patch").run()
+    query = next(m.value for m in at.markdown if "(0, 0)" in m.value)
+    assert COLOUR_NAMES[window][i] in query and not any(word in query for word in others), query
+
+
 def test_downloads_are_offered(at):
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Stride animation (GIF)", "Figure as HTML (opens offline)",

@@ -77,3 +77,30 @@ def test_format_fields_match_between_languages():
     for key, texts in load_table().items():
         assert set(field.findall(texts["en"])) == set(field.findall(texts["ja"])), key
     assert Translator("ja")("block_short", b=3) == "ブロック 3"
+
+
+# Colour names in the text: the kernel window's and its vector's come from ui.colours (green/red, or
+# orange/blue in presenter view). Only these keys name a colour themselves, each for a reason:
+LITERAL_COLOURS = {
+    "pca_explain",  # red, green, blue = PC 1, 2, 3: the picture's own RGB channels, the same in presenter view
+    "channel_r", "channel_g", "channel_b",  # the input's colour channels
+    "snap_formula_crop", "snap_formula_pad",  # the crop shade, drawn red in both views (patches.SHADE)
+    "presenter_colours",  # shown in presenter view only, about presenter view's colours
+    "colour_window", "colour_vector", "colour_window_presenter", "colour_vector_presenter",
+}  # fmt: skip
+COLOUR_WORD = {"en": re.compile(r"\b(green|red|orange|blue)\b", re.I), "ja": re.compile("緑|赤|オレンジ|青")}
+
+
+def test_only_the_listed_sentences_name_a_colour_themselves():
+    named = {key for key, text in load_table().items() for lang in ("en", "ja") if COLOUR_WORD[lang].search(text[lang])}
+    assert named <= LITERAL_COLOURS, sorted(named - LITERAL_COLOURS)
+
+
+def test_the_crop_shade_keeps_its_colour_in_presenter_view():
+    import plotly.graph_objects as go
+
+    from vizlib.figures.overview import presenter
+    from vizlib.figures.patches import SHADE
+
+    fig = go.Figure(layout=dict(shapes=[dict(type="rect", x0=0, x1=1, y0=0, y1=1, fillcolor=SHADE)]))
+    assert presenter(fig).layout.shapes[0].fillcolor == SHADE  # so "red-shaded" stays true

@@ -67,7 +67,7 @@ def draw(t: Translator, c: Computed, compact: bool = False) -> None:
     query = S.query_index(cfg.grid)
     c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
     patch = divmod(query - 1, Gw) if query else None
-    st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1]))
+    st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t)))
     left, right = st.columns([1, 2])
     with left:
         block, head = block_and_head(t, c)

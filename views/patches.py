@@ -56,7 +56,7 @@ def animation(t: Translator, c: Computed) -> None:
     cfg = c.cfg
     Gh, Gw = cfg.grid
     st.subheader(t("anim_header"))
-    st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw))
+    st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw, **ui.colours(t)))
     row_step = patches_fig.frame_row_step(cfg.grid)
 
     def build():
@@ -87,7 +87,7 @@ def cube(t: Translator, c: Computed) -> None:
     if Gh * Gw > CUBE_MAX:
         st.info(t("cube_too_many", N=Gh * Gw, max=CUBE_MAX))
         return
-    st.markdown(t("cube_explain", P=cfg.patch_size, D=cfg.embed_dim))
+    st.markdown(t("cube_explain", P=cfg.patch_size, D=cfg.embed_dim, **ui.colours(t)))
 
     def build():
         text = cube_fig.CubeText(
