@@ -19,4 +19,5 @@ def draw(t: Translator, c: Computed) -> None:
     b.metric(t("proof_conv_ms"), f"{proof.conv_ms:.2f}")
     col.metric(t("proof_linear_ms"), f"{proof.linear_ms:.2f}")
     d.metric(t("proof_values"), f"{proof.values:,}")
+    st.caption(t("proof_timing", runs=f"{proof.runs:,}"))
     st.markdown(t("proof_why", P=P, D=D, L=3 * P * P))
