@@ -728,15 +728,31 @@ def test_choices_that_no_longer_fit_are_clamped_and_the_page_says_so(at):
     at.radio(key="w_q_kind").set_value("patch").run()
     at.number_input(key="w_q_r").set_value(2).run()
     at.selectbox(key="w_head").set_value(3).run()
-    at.number_input(key="w_depth").set_value(2).run()  # block 4 of a 2-block model
+    at.slider(key="w_layer").set_value(3).run()
+    at.number_input(key="w_depth").set_value(2).run()  # block 3 of a 2-block model
     assert not at.exception and at.slider(key="w_layer").value == 2
-    assert any("Block (layer) 4 does not fit this model: showing 2." in c.value for c in at.caption)
+    assert any("Block (layer) 3 does not fit this model: showing 2." in c.value for c in at.caption)
     at.number_input(key="w_num_heads").set_value(2).run()  # head 4 of 2
     assert at.selectbox(key="w_head").value == 1
     at.number_input(key="w_patch_size").set_value(81).run()  # a 1×1 grid: the query's row 2 is gone
     assert not at.exception and at.number_input(key="w_q_r").value == 0
     assert any("Query · Row r 2 does not fit this model: showing 0." in c.value for c in at.caption)
     assert at.query_params["q"] == "0,0" and at.query_params["layer"] == "2"  # the link says what is shown
+
+
+@needs_shapes
+def test_every_control_shows_the_model_that_runs(at):
+    open_view(at, "attention")
+    assert at.slider(key="w_layer").value == 4 and "layer" not in at.query_params  # the last block of 4
+    at.selectbox(key="w_weights").set_value("shapes").run()
+    cfg = json.loads((ROOT / "assets" / "shapes" / "config.json").read_text())["config"]
+    (H, W), P, D, depth = cfg["img_size"], cfg["patch_size"], cfg["embed_dim"], cfg["depth"]
+    assert not at.exception and at.slider(key="w_layer").value == depth != 4  # still the last block
+    assert at.selectbox(key="preset_of_weights").value == f"From the weights ({H}×{W} px, P = {P}, D = {D})"
+    numbers = {name: at.number_input(key=f"w_{name}").value for name in ("img_h", "patch_size", "embed_dim", "depth")}
+    assert numbers == {"img_h": H, "patch_size": P, "embed_dim": D, "depth": depth}
+    at.selectbox(key="w_weights").set_value("random").run()
+    assert at.selectbox(key="w_preset").value == "article" and at.slider(key="w_layer").value == 4
 
 
 # ---------------------------------------------------------------- user text shows exactly as given

@@ -49,11 +49,21 @@ def query_controls(t: Translator, c: Computed) -> float:
 def block_and_head(t: Translator, c: Computed) -> tuple[int, int | str]:
     """The block slider (1-based) and head selectbox (0-based or "mean"); ``state.fit_to`` keeps them in range."""
     depth, nh = c.cfg.depth, c.cfg.num_heads
-    # A slider needs min < max: with one block it shows 1 of 2, disabled.
-    st.slider(t("layer"), 1, max(depth, 2), disabled=depth == 1, **S.bind("layer"))
+    # A slider needs min < max: with one block it shows 1 of 2, disabled. The choice None is the
+    # last block of whichever model runs (a 6-block model shows block 6, not the 4 of the model before).
+    slider = S.bind("layer", last_block, (depth,))
+    st.session_state[slider["key"]] = min(S.get("layer") or depth, depth)
+    st.slider(t("layer"), 1, max(depth, 2), disabled=depth == 1, **slider)
     heads = [*range(nh), "mean"]
     st.selectbox(t("head"), heads, format_func=partial(head_name, t), **S.bind("head"))
-    return min(int(S.get("layer")), depth), S.get("head")
+    return min(int(S.get("layer") or depth), depth), S.get("head")
+
+
+def last_block(depth: int) -> None:
+    """Callback of the block slider: the last block is stored as None, "the last", so that it
+    stays the last when the model changes depth."""
+    if S.get("layer") == depth:
+        S.put("layer", None)
 
 
 @st.fragment

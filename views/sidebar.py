@@ -182,8 +182,15 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
     st.sidebar.header(t("model_section"))
     weights = choose_weights(t)
     fixed = weights != RANDOM  # a trained model has its own shape; only its patch size can change
-    st.sidebar.selectbox(t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"), disabled=fixed,
-                         **S.bind("preset", apply_preset))  # fmt: skip
+    if fixed:  # the box names the model that runs; the preset chosen for random weights is kept for later
+        cfg = trained_config(t, weights)
+        (H, W), P, D = cfg.img_size, cfg.patch_size, cfg.embed_dim
+        st.sidebar.selectbox(t("preset"), [t("preset_weights", H=H, W=W, P=P, D=D)], disabled=True,
+                             key="preset_of_weights")  # fmt: skip
+        S.update({**S.config_numbers(cfg)})  # the number inputs show the model that runs
+    else:
+        st.sidebar.selectbox(t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"),
+                             **S.bind("preset", apply_preset))  # fmt: skip
     number_inputs(t, fixed)
     if fixed:
         st.sidebar.caption(t("fixed_by_weights"))
@@ -198,7 +205,6 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
     st.sidebar.selectbox(t("device"), devices, help=t("device_help"), **S.bind("device"))
     policy, snap, dev = S.get("fit_policy"), S.get("snap"), S.get("device")
     if fixed:
-        cfg = trained_config(t, weights)
         return cfg, cfg.img_size, policy, snap, dev, weights
     cfg, requested = build_config(t, snap)
     return cfg, requested, policy, snap, dev, weights

@@ -110,7 +110,8 @@ def init() -> None:
 
 
 def _clamp(name: str, top: int, bottom: int = 0) -> int | None:
-    """Keep an index choice inside ``[bottom, top]``; the value before when it moved, else None."""
+    """Keep an index choice inside ``[bottom, top]``; the value before when it moved, else None.
+    A choice that is None (``layer``: the last block) needs no clamping."""
     value = st.session_state[name]
     if value is None or bottom <= int(value) <= top:
         return None
@@ -130,8 +131,6 @@ def fit_to(cfg: config.ViTConfig) -> list[tuple[str, int, int]]:
     smaller grid, …): [(choice, before, now)] of those that moved, as the page shows them
     (blocks, heads and steps 1-based, rows and columns 0-based)."""
     Gh, Gw = cfg.grid
-    if st.session_state["layer"] is None:
-        put("layer", cfg.depth)  # the last block until the user picks one
     bounds = {"step": (cfg.num_patches, 1), "tok_r": (Gh - 1, 0), "tok_c": (Gw - 1, 0), "q_r": (Gh - 1, 0),
               "q_c": (Gw - 1, 0), "layer": (cfg.depth, 1), "lesson_step": (urlstate.LESSON_STEPS, 1)}  # fmt: skip
     moved = []
