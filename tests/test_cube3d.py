@@ -7,7 +7,7 @@ import pytest
 
 from vizlib.figures.cube3d import CubeText, block_average, conv_cube_figure
 
-WINDOW, OUTLINE, COLUMNS, PHOTO = 3, 4, 2, 0  # trace indices, as conv_cube_figure documents them
+WINDOW, OUTLINE, COLUMNS, PHOTO, GRID, COVER = 3, 4, 2, 0, 5, 6  # trace indices, as conv_cube_figure documents them
 
 
 def pixels(H: int, W: int) -> np.ndarray:
@@ -43,18 +43,39 @@ def test_one_named_frame_per_stride_step_with_its_window(H, W, P):
 
 def test_first_frame_is_also_the_initial_state():
     fig = conv_cube_figure(pixels(48, 80), 16, colours(3, 5), embed_dim=32)
-    for initial, first in zip([fig.data[WINDOW], fig.data[OUTLINE]], fig.frames[0].data, strict=True):
+    for initial, first in zip([fig.data[WINDOW], fig.data[OUTLINE], fig.data[COVER]], fig.frames[0].data, strict=True):
         assert list(initial.x) == list(first.x) and list(initial.z) == list(first.z)
 
 
-def test_frames_move_only_the_two_line_traces():
+def test_frames_move_only_the_window_the_outline_and_the_cover():
     fig = conv_cube_figure(pixels(48, 80), 16, colours(3, 5), embed_dim=32)
-    assert [t.type for t in fig.data] == ["mesh3d", "scatter3d", "mesh3d", "scatter3d", "scatter3d"]
+    assert [t.type for t in fig.data] == ["mesh3d", "scatter3d", "mesh3d", "scatter3d", "scatter3d", "scatter3d",
+                                          "mesh3d"]  # fmt: skip
     for frame in fig.frames:
-        assert list(frame.traces) == [WINDOW, OUTLINE]
-        assert [t.type for t in frame.data] == ["scatter3d", "scatter3d"]
-        assert [t.line.color for t in frame.data] == [fig.data[WINDOW].line.color, fig.data[OUTLINE].line.color]
+        assert list(frame.traces) == [WINDOW, OUTLINE, COVER]
+        assert [t.type for t in frame.data] == ["scatter3d", "scatter3d", "mesh3d"]
+        assert [t.line.color for t in frame.data[:2]] == [fig.data[WINDOW].line.color, fig.data[OUTLINE].line.color]
+        assert len(frame.data[2].x) == 16  # two cuboids, however far the stride has gone
     assert all(s.args[1]["frame"]["redraw"] for s in fig.layout.sliders[0].steps)  # 3D needs a redraw
+
+
+@pytest.mark.parametrize("H, W, P", [(48, 80, 16), (81, 81, 27)])
+def test_columns_are_hidden_until_written_in_the_same_order_as_the_2d_view(H, W, P):
+    from vizlib.figures.patches import stride_steps
+
+    Gh, Gw = H // P, W // P
+    fig = conv_cube_figure(pixels(H, W), P, colours(Gh, Gw), embed_dim=32)
+    columns = fig.data[COLUMNS]
+    centres = np.stack([np.asarray(columns.x), np.asarray(columns.y), np.asarray(columns.z)], 1)  # (8N, 3)
+    centres = centres.reshape(Gh * Gw, 8, 3).mean(1)  # (N, 3), row-major like the mesh
+    for k, frame in enumerate(fig.frames):
+        cover = np.stack([np.asarray(frame.data[2].x), np.asarray(frame.data[2].y), np.asarray(frame.data[2].z)], 1)
+        boxes = [(cover[8 * b : 8 * b + 8].min(0), cover[8 * b : 8 * b + 8].max(0)) for b in range(2)]
+        hidden = {n for n, p in enumerate(centres) if any(((lo < p) & (p < hi)).all() for lo, hi in boxes)}
+        assert hidden == set(range(k + 1, Gh * Gw)), k  # everything after step k, as the 2D covers
+    assert [divmod(n, Gw) for n in range(Gh * Gw)] == stride_steps((Gh, Gw))
+    grid = fig.data[GRID]
+    assert sum(x is None for x in grid.x) == (Gw + 1) + (Gh + 1)  # the empty grid, drawn once
 
 
 def test_outline_surrounds_the_column_its_window_writes():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -46,6 +48,29 @@ def test_frames_move_only_shapes_and_a_constant_number_of_them():
     assert all(not f.data for f in fig.frames)  # the image is never resent
     images = [t for t in fig.data if t.type == "image"]
     assert len(images) == 2  # the photo and the output grid, once each
+
+
+@pytest.mark.parametrize("H, W, P", [(81, 81, 27), (48, 80, 16)])
+def test_the_empty_output_grid_shows_from_the_first_step_and_fills_in_stride_order(H, W, P):
+    from vizlib.figures.patches import COVER
+
+    Gh, Gw = H // P, W // P
+    fig = stride_animation(pixels(H, W), P, colours(Gh, Gw), embed_dim=32)
+    ((i, grid),) = [(i, s) for i, s in enumerate(fig.layout.shapes) if s.type == "path"]
+    x_out = min(float(x) for x in re.findall(r"M([\d.]+),", grid.path))
+    vertical = {float(x) for x in re.findall(r"M([\d.]+),0V", grid.path)}
+    horizontal = {float(y) for y in re.findall(r"M[\d.]+,([\d.]+)H", grid.path)}
+    assert vertical == {x_out + j * P for j in range(Gw + 1)} and horizontal == {r * P for r in range(Gh + 1)}
+    for k, frame in enumerate(fig.frames):
+        assert frame.layout.shapes[i].to_plotly_json() == {}  # no frame moves or hides the grid
+        covers = [s for s in frame.layout.shapes if s.fillcolor == COVER]
+        covered = {
+            (r, c)
+            for r in range(Gh)
+            for c in range(Gw)
+            if any(s.x0 <= x_out + (c + 0.5) * P <= s.x1 and s.y0 <= (r + 0.5) * P <= s.y1 for s in covers)
+        }
+        assert covered == {divmod(n, Gw) for n in range(k + 1, Gh * Gw)}, k  # written in row-major order
 
 
 def test_animation_payload_budget():

@@ -24,6 +24,8 @@ import plotly.graph_objects as go
 from .common import GREEN, RED, frame_slider, play_pause_menu, step_label
 
 EDGE = "#555555"  # outline of the input block
+COVER = "#f2f2f2"  # over the columns not yet written
+GRID_LINE = "#8a8a8a"  # the output's cell lines
 CAMERA_EYE = dict(x=0.3, y=-1.0, z=0.4)  # in front (y < 0), a little right and above
 ZOOM = 3.0  # an orthographic camera draws the scene at a size set by the aspect ratio, not the eye distance
 # The six faces of a cuboid as quads over its corners, corner index = bx + 2 * by + 4 * bz.
@@ -86,8 +88,10 @@ def conv_cube_figure(
             many cells per side, to keep the figure small.
 
     Returns:
-        A figure whose traces are [photo, input block edges, columns, window, column outline];
-        frames ``"0"`` … ``"N-1"`` (row-major) move only the last two. Play/pause and a slider.
+        A figure whose traces are [photo, input block edges, columns, window, column outline,
+        output grid, cover]; frames ``"0"`` … ``"N-1"`` (row-major) move only the window, the
+        outline and the cover, a grey block over the columns not yet written (as in the 2D
+        animation: the grid fills in the Conv2d's order). Play/pause and a slider.
     """
     H, W = pixels.shape[:2]
     P = patch_size
@@ -103,11 +107,13 @@ def conv_cube_figure(
             _column_mesh(geo, cell_colours),
             _window(geo, 0, 0),
             _column_outline(geo, 0, 0),
+            _front_grid(geo),
+            _cover(geo, 0, 0),
         ]
     )
-    moving = [3, 4]  # the window and the outline: the only traces a frame carries
+    moving = [3, 4, 6]  # the window, the outline and the cover: the only traces a frame carries
     fig.frames = [
-        go.Frame(data=[_window(geo, r, c), _column_outline(geo, r, c)], traces=moving, name=str(k))
+        go.Frame(data=[_window(geo, r, c), _column_outline(geo, r, c), _cover(geo, r, c)], traces=moving, name=str(k))
         for k, (r, c) in enumerate(steps)
     ]
     frame_ms = int(np.clip(10_000 / len(steps), 60, 700))
@@ -210,6 +216,46 @@ def _column_mesh(geo: _Geometry, cell_colours: np.ndarray) -> go.Mesh3d:
         lighting=dict(ambient=0.6, diffuse=0.6, specular=0.05, roughness=0.9, fresnel=0.0),
         lightposition=dict(x=0, y=-1e5, z=0), hoverinfo="skip", name="output",
     )  # fmt: skip
+
+
+def _cover(geo: _Geometry, r: int, c: int) -> go.Mesh3d:
+    """Two grey cuboids over the columns not yet written at step (r, c): the rest of row r and the
+    rows below (flat, so unseen, where there are none), a constant 16 vertices in every frame."""
+    Gh, Gw = geo.grid
+    pad = 0.01 * geo.vector_depth + 0.5 * geo.gap  # just in front of and behind the columns it hides
+    x_end = geo.x_out + Gw * geo.P
+    row_bottom, row_top = geo.cell_z(r)
+    rest_of_row = (geo.x_out + (c + 1) * geo.P, x_end), (row_bottom, row_top)  # x0 = x1 at the row's end
+    rows_below = (geo.x_out, x_end), (geo.cell_z(Gh - 1)[0], row_bottom)  # z0 = z1 in the last row
+    corners = [
+        np.array([x0, -pad, z0]) + CUBOID_CORNERS * np.array([x1 - x0, geo.vector_depth + 2 * pad, z1 - z0])
+        for (x0, x1), (z0, z1) in (rest_of_row, rows_below)
+    ]  # 2 × (8, 3)
+    vertices = np.concatenate(corners)  # (16, 3)
+    triangles = np.concatenate([CUBOID_TRIANGLES, CUBOID_TRIANGLES + 8])  # (24, 3)
+    return go.Mesh3d(
+        x=vertices[:, 0], y=vertices[:, 1], z=vertices[:, 2], i=triangles[:, 0], j=triangles[:, 1],
+        k=triangles[:, 2], color=COVER, flatshading=True, lighting=dict(ambient=0.9, diffuse=0.1, specular=0.0),
+        hoverinfo="skip", name="not yet written",
+    )  # fmt: skip
+
+
+def _front_grid(geo: _Geometry) -> go.Scatter3d:
+    """The output's Gh×Gw cell lines on its front face (just in front of the cover): the empty
+    grid the window writes into, from the first step on."""
+    Gh, Gw = geo.grid
+    y = -0.02 * geo.vector_depth - geo.gap  # in front of the cover's front face
+    top, bottom = geo.cell_z(0)[1], geo.cell_z(Gh - 1)[0]
+    xs, ys, zs = [], [], []
+    for j in range(Gw + 1):
+        xs += [geo.x_out + j * geo.P] * 2 + [None]
+        zs += [bottom, top, None]
+    for r in range(Gh + 1):
+        z = geo.H - r * geo.P
+        xs += [geo.x_out, geo.x_out + Gw * geo.P, None]
+        zs += [z, z, None]
+    ys = [None if x is None else y for x in xs]
+    return _lines(xs, ys, zs, GRID_LINE, width=2)
 
 
 def _column_box(geo: _Geometry, r: int, c: int, inset: float = 0.0) -> tuple[tuple[float, float], ...]:

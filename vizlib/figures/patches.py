@@ -4,7 +4,9 @@ Layout, as the article draws it: the input picture on the left, the output grid 
 vectors (each cell coloured by its vector, see ``analysis.pca_rgb``) on the right, in one pair
 of pixel axes. The picture is sent once; each frame moves only layout shapes (the window, the
 dimmed visited area, the cover over unwritten cells, the dashed arrow), a constant number per
-frame, so the figure grows by well under a kilobyte per stride step.
+frame, so the figure grows by well under a kilobyte per stride step. The output's cell lines are
+one shape drawn over the covers and left alone by every frame (an empty ``{}`` in its place), so
+the empty Gh×Gw grid shows from the first step and fills in the Conv2d's row-major order.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .common import GREEN, RED, fix_axes, frame_slider, grid_lines, image_trace,
 DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
 COVER = "rgba(245, 245, 245, 1)"  # over output cells not yet written
 SHADE = "rgba(229, 57, 53, 0.45)"  # over pixels a crop drops or a pad adds
+EMPTY_LINE = "rgba(120, 120, 120, 0.8)"  # the output's cell lines, written or not
 FAST = 4  # the fast play button's speed-up
 MAX_FRAMES = 1024  # beyond this many stride steps the animation shows every k-th row of windows
 
@@ -108,7 +111,6 @@ def stride_animation(
     cells = (np.asarray(cell_colours) * 255 + 0.5).astype(np.uint8)  # (Gh, Gw, 3)
     output = go.Image(z=cells, x0=x_out + P / 2, y0=P / 2, dx=P, dy=P, name="output", hoverinfo="skip")
     traces = [image_trace(pixels), output, grid_lines(H, W, P, color="rgba(255,255,255,0.5)")]
-    traces.append(grid_lines(Gh * P, Gw * P, P, x_offset=x_out, color="rgba(120,120,120,0.6)"))
     fig = go.Figure(traces)
 
     fig.frames = [go.Frame(name=str(k), layout=_step_layout(r, c, P, Gh, Gw, x_out)) for k, (r, c) in enumerate(steps)]
@@ -122,8 +124,9 @@ def stride_animation(
         )
     )  # fmt: skip
     first = _step_layout(0, 0, P, Gh, Gw, x_out)
+    shapes = [_output_grid(P, Gh, Gw, x_out) if shape == {} else shape for shape in first["shapes"]]
     fig.update_layout(
-        shapes=first["shapes"],
+        shapes=shapes,
         annotations=first["annotations"],
         margin=dict(l=0, r=0, t=10, b=0),
         height=460,
@@ -144,6 +147,7 @@ def _step_layout(r: int, c: int, P: int, Gh: int, Gw: int, x_out: float) -> dict
         _rect(0, r * P, c * P, (r + 1) * P, fill=DIM),  # this row, left of the window
         _rect(x_out + (c + 1) * P, r * P, x_out + W, (r + 1) * P, fill=COVER),  # cells not yet written
         _rect(x_out, (r + 1) * P, x_out + W, Gh * P, fill=COVER),
+        {},  # the output grid's place (``_output_grid``): a frame leaves that shape as it is
         _rect(c * P, r * P, (c + 1) * P, (r + 1) * P, line=GREEN, width=3),  # the kernel window
         _rect(x_out + c * P, r * P, x_out + (c + 1) * P, (r + 1) * P, line=RED, width=3),  # the vector it writes
     ]
@@ -157,6 +161,14 @@ def _step_layout(r: int, c: int, P: int, Gh: int, Gw: int, x_out: float) -> dict
         arrowwidth=2, arrowcolor=RED, text="",
     )  # fmt: skip
     return {"shapes": shapes, "annotations": [arrow_head]}
+
+
+def _output_grid(P: int, Gh: int, Gw: int, x_out: float) -> dict:
+    """The output's Gh×Gw cell lines as one path shape, drawn over the covers: the empty grid the
+    window writes into shows from the first step, and the cells fill in the Conv2d's order."""
+    xs = [f"M{x_out + j * P:g},0V{Gh * P:g}" for j in range(Gw + 1)]
+    ys = [f"M{x_out:g},{i * P:g}H{x_out + Gw * P:g}" for i in range(Gh + 1)]
+    return dict(type="path", path="".join(xs + ys), line=dict(color=EMPTY_LINE, width=1))
 
 
 def _rect(x0, y0, x1, y1, fill=None, line=None, width=0) -> dict:
