@@ -159,11 +159,41 @@ def test_sequence_and_inspector_figures():
     assert np.asarray(heatmaps[0].z)[1, 2] == 6  # the last cell is token 6 (CLS is 0)
     assert heatmaps[1].y0 == 1 and heatmaps[2].y0 == 0  # patch rows line up under CLS
     assert np.allclose(np.asarray(heatmaps[4].z), np.asarray(heatmaps[2].z) + np.asarray(heatmaps[3].z), atol=1e-6)
-    window = window_figure(pixels(4, 4), rng.normal(size=(3, 4, 4)), list("abcd"))
+    window = window_figure(pixels(4, 4), rng.normal(size=(3, 4, 4)), list("abcd"), (-2.0, 2.5))
     assert [t.type for t in window.data] == ["image", "heatmap", "heatmap", "heatmap"]
     assert len(kernels_figure(rng.normal(size=(5, 3, 4, 4)), list("abcde")).data) == 5
     strip = output_strip_figure(rng.normal(size=12), "y", marked=[0, 3])
     assert np.asarray(strip.data[0].z).shape == (1, 12) and len(strip.layout.shapes) == 2
+
+
+def test_each_panel_has_a_colour_scale_that_shows_its_numbers():
+    from PIL import Image
+
+    from vizlib.figures.inspector import window_figure
+    from vizlib.figures.sequence import sequence_figure
+    from vizlib.image import IMAGENET_MEAN, IMAGENET_STD, normalised_range, to_tensor
+
+    rng = np.random.default_rng(3)
+    tokens, cls, pos = rng.normal(size=(6, 8)), 1e-6 * rng.normal(size=8), 0.02 * rng.normal(size=(7, 8))
+    fig = sequence_figure(tokens, cls, pos, (2, 3), list("abcde"))
+    heatmaps = [t for t in fig.data if t.type == "heatmap"][1:]
+    limits = [fig.layout[h.coloraxis].cmax for h in heatmaps]
+    with_cls = np.concatenate([cls[None], tokens])
+    expected = [np.abs(with_cls).max()] * 2 + [np.abs(pos).max(), np.abs(with_cls + pos).max()]
+    assert np.allclose(limits, expected)  # position embeddings on their own scale, ~50× smaller
+    assert all(fig.layout[h.coloraxis].cmin == -fig.layout[h.coloraxis].cmax for h in heatmaps)
+    bars = {h.coloraxis: fig.layout[h.coloraxis].colorbar.x for h in heatmaps}
+    assert len(bars) == 3 and len(set(bars.values())) == 3  # one bar per scale, each beside its panel
+
+    black_white = np.zeros((1, 2, 3), np.uint8)
+    black_white[0, 1] = 255
+    x = to_tensor(Image.fromarray(black_white), IMAGENET_MEAN, IMAGENET_STD)  # (1, 3, 1, 2)
+    lo, hi = normalised_range(IMAGENET_MEAN, IMAGENET_STD)
+    assert np.isclose(lo, float(x.min())) and np.isclose(hi, float(x.max()))
+    flat = np.full((3, 4, 4), 0.5) + 1e-3 * rng.normal(size=(3, 4, 4))  # an almost flat sky
+    window = window_figure(pixels(4, 4), flat, list("abcd"), (lo, hi))
+    for h in window.data[1:]:
+        assert (h.zmin, h.zmax) == (lo, hi) and h.showscale is not False  # not stretched to its own min–max
 
 
 def test_every_kth_row_past_the_frame_budget():

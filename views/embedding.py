@@ -92,3 +92,4 @@ def sequence(t: Translator, c: Computed) -> None:
         return sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles)
 
     ui.cached_chart("sequence", (c.run, t.lang), build)
+    st.caption(t("seq_scales") + (" " + t("seq_scales_random") if c.weights == S.RANDOM else ""))

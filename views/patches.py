@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from page import ui
+from page import compute, ui
 from page.compute import Computed
 from views import state as S
 from vizlib import analysis, image
@@ -121,8 +121,11 @@ def inspector(t: Translator, c: Computed) -> None:
                   c1=(col + 1) * P - 1, P=P, L=step.flat.numel(), D=D))  # fmt: skip
     titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
     patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
-    ui.cached_chart("inspector_window", (c.run, t.lang, k),
-                    lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles))  # fmt: skip
+    value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for R, G, B
+    ui.cached_chart(
+        "inspector_window", (c.run, t.lang, k),
+        lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles, value_range),
+    )  # fmt: skip
     shown = min(KERNELS_SHOWN, D)
     kernels = c.vit.patch_embed.proj.weight[:shown].detach().cpu().numpy()  # (K, 3, P, P)
     kernel_titles = [t("kernel_title", d=d, y=float(step.output[d])) for d in range(shown)]

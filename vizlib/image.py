@@ -195,6 +195,14 @@ def to_tensor(
     return (x - mean_t) / std_t  # (1, 3, H, W)
 
 
+def normalised_range(
+    mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD
+) -> tuple[float, float]:
+    """(lo, hi): the values ``to_tensor`` can give over all channels, a black pixel's lowest and a
+    white pixel's highest, ``min((0 − mean) / std)`` and ``max((1 − mean) / std)``. ImageNet's: (−2.118, 2.640)."""
+    return min(-m / s for m, s in zip(mean, std, strict=True)), max((1 - m) / s for m, s in zip(mean, std, strict=True))
+
+
 def to_display(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
     """Inverse of :func:`to_tensor` for one image: ``(1, 3, H, W)`` → uint8 ``(H, W, 3)``."""
     mean_t = torch.tensor(mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)  # (3, 1, 1)

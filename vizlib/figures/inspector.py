@@ -21,20 +21,30 @@ def _clean(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def window_figure(patch_pixels: np.ndarray, window: np.ndarray, titles: list[str]) -> go.Figure:
+def window_figure(
+    patch_pixels: np.ndarray, window: np.ndarray, titles: list[str], value_range: tuple[float, float]
+) -> go.Figure:
     """The window as a picture and as its three normalised channels, enlarged.
+
+    The three channels share one fixed colour scale, ``value_range``, with its numbers on a colour
+    bar beside each: a flat patch of sky looks flat, not stretched to its own min–max.
 
     Args:
         patch_pixels: ``(P, P, 3)`` uint8, the window as shown.
-        window: ``(3, P, P)`` the normalised values the kernel multiplies.
+        window: ``(3, P, P)`` the normalised values the kernel multiplies, ``(x / 255 − mean) / std``.
         titles: four titles: the picture, then channels R, G, B.
+        value_range: (lo, hi) the normalised values a pixel can take, black to white over the
+            three channels: ``min((0 − mean) / std)``, ``max((1 − mean) / std)``.
     """
-    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.03)
+    lo, hi = value_range
+    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.06)
     fig.add_trace(go.Image(z=patch_pixels, hovertemplate="(%{y}, %{x})<extra></extra>"), row=1, col=1)
     for ch in range(3):
+        right = fig.layout[f"xaxis{ch + 2}"].domain[1]
         fig.add_trace(
             go.Heatmap(
-                z=window[ch].astype(np.float32), colorscale=CHANNEL_SCALES[ch], showscale=False,
+                z=window[ch].astype(np.float32), colorscale=CHANNEL_SCALES[ch], zmin=lo, zmax=hi,
+                colorbar=dict(x=right + 0.004, xanchor="left", thickness=8, len=0.8, tickfont=dict(size=10), nticks=4),
                 hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>",
             ),
             row=1, col=ch + 2,

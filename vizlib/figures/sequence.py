@@ -13,6 +13,11 @@ from plotly.subplots import make_subplots
 MAX_NUMBERED = 400  # cells numbered up to this many; beyond, the colour alone shows the order
 
 
+def _limit(matrix: np.ndarray) -> float:
+    """The symmetric colour limit of a matrix: its largest magnitude (1 for an all-zero matrix)."""
+    return float(np.abs(matrix).max()) or 1.0
+
+
 def sequence_figure(
     patch_tokens: np.ndarray, cls_token: np.ndarray, pos_embed: np.ndarray, grid: tuple[int, int], titles: list[str]
 ) -> go.Figure:
@@ -29,7 +34,7 @@ def sequence_figure(
     Gh, Gw = grid
     with_cls = np.concatenate([cls_token[None, :], patch_tokens])  # (N+1, D)
     total = with_cls + pos_embed  # (N+1, D)
-    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.035,
+    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.055,
                         column_widths=[0.2, 0.2, 0.2, 0.2, 0.2])  # fmt: skip
     order = np.arange(1, Gh * Gw + 1).reshape(Gh, Gw)  # (Gh, Gw) sequence position of each cell (CLS is 0)
     numbered = Gh * Gw <= MAX_NUMBERED
@@ -40,16 +45,27 @@ def sequence_figure(
         ),
         row=1, col=1,
     )  # fmt: skip
-    limit = float(max(np.abs(total).max(), np.abs(with_cls).max())) or 1.0
     # Rows of panels 2–5 share one axis: CLS is row 0, patch token i is row i + 1 everywhere.
+    # Each matrix has its own symmetric colour scale, with its numbers on a bar beside it: position
+    # embeddings start about 50 times smaller than the tokens (timm: std 0.02), and would be white
+    # on the tokens' scale. Panels 2 and 3 hold the same tokens and share one scale.
+    tokens_axis = dict(limit=_limit(with_cls), panels=(2, 3))
+    scales = {2: ("coloraxis", tokens_axis), 3: ("coloraxis", tokens_axis), 4: ("coloraxis2", dict(
+        limit=_limit(pos_embed), panels=(4,))), 5: ("coloraxis3", dict(limit=_limit(total), panels=(5,)))}  # fmt: skip
     for col, matrix, first in [(2, patch_tokens, 1), (3, with_cls, 0), (4, pos_embed, 0), (5, total, 0)]:
         fig.add_trace(
             go.Heatmap(
-                z=matrix.astype(np.float32), y0=first, dy=1, colorscale="RdBu_r", zmin=-limit, zmax=limit,
-                showscale=col == 5, colorbar=dict(thickness=10),
+                z=matrix.astype(np.float32), y0=first, dy=1, coloraxis=scales[col][0],
                 hovertemplate="token %{y} · dim %{x}: %{z:.3f}<extra></extra>",
             ),
             row=1, col=col,
+        )  # fmt: skip
+    for name, scale in {name: scale for name, scale in scales.values()}.items():
+        right = fig.layout[f"xaxis{scale['panels'][-1]}"].domain[1]
+        fig.layout[name] = dict(
+            colorscale="RdBu_r", cmin=-scale["limit"], cmax=scale["limit"],
+            colorbar=dict(x=right + 0.004, xanchor="left", thickness=8, len=0.85, tickfont=dict(size=10),
+                          nticks=5, tickformat=".2g"),
         )  # fmt: skip
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
     fig.update_yaxes(showgrid=False, zeroline=False, fixedrange=True)
