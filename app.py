@@ -31,11 +31,11 @@ VIEWS = {
 }
 # The lesson's steps show parts of the views: step id -> the part.
 LESSON_SECTIONS = {
-    "grid": patches.grid,
-    "window": patches.inspector,
-    "stride": patches.animation,
-    "proof": proof.draw,
-    "sequence": embedding.sequence,
+    "grid": lambda t, c: patches.grid(t, c, lesson=True),
+    "window": lambda t, c: patches.inspector(t, c, lesson=True),
+    "stride": lambda t, c: patches.animation(t, c, lesson=True),
+    "proof": lambda t, c: proof.draw(t, c, lesson=True),
+    "sequence": lambda t, c: embedding.sequence(t, c, lesson=True),
     "attention": lambda t, c: attention.draw(t, c, compact=True),
 }
 # Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
@@ -45,10 +45,17 @@ PRESENTER_CSS = """<style>
   line-height: 1.55; }
 .stApp [data-testid="stCaptionContainer"] { font-size: 1.15rem; color: #222 !important; }
 .stApp h1 { font-size: 3rem !important; } .stApp h2 { font-size: 2.3rem !important; }
-.stApp h3 { font-size: 1.9rem !important; }
+.stApp h3 { font-size: 1.75rem !important; }
 .stApp button p, .stApp [data-baseweb="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
 .stApp code, .stApp pre { font-size: 1.15rem !important; }
 .stApp [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
+</style>"""
+
+# The lesson starts at the top of the screen: a transparent header (it holds only the sidebar and
+# menu buttons, at the sides) and less padding above, so each step's figure fits a 1280×720 projector.
+LESSON_CSS = """<style>
+[data-testid="stHeader"] { background: transparent; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.25rem; }
 </style>"""
 
 
@@ -109,8 +116,11 @@ def main() -> None:
     t = sidebar.choose_language()
     mode = sidebar.choose_mode(t)
     if ui.presenter():
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
-    st.title(t("app_title"))
+        st.html(PRESENTER_CSS)  # style only: Streamlit puts it where it takes no room on the page
+    if mode != "lesson":  # the lesson's own heading takes the title's place: a projector's first screen is short
+        st.title(t("app_title"))
+    else:
+        st.html(LESSON_CSS)
     notice = st.empty()  # a share link's notice, filled once the model is known
     if mode != "lesson":
         st.markdown(t("app_intro"))

@@ -91,7 +91,7 @@ def test_presenter_style_thickens_lines_and_swaps_to_colour_blind_safe_colours()
     assert fig.to_plotly_json()["frames"][0]["layout"] == before["frames"][0]["layout"]  # input untouched
     old = before["frames"][1]["layout"]["shapes"]
     new = styled["frames"][1]["layout"]["shapes"]
-    assert [s["line"]["width"] for s in new] == [max(2.0, 2 * s["line"]["width"]) for s in old]
+    assert [s["line"]["width"] for s in new if s] == [max(2.0, 2 * s["line"]["width"]) for s in old if s]
     colours = json.dumps(styled)
     assert GREEN not in colours and RED not in colours
     assert overview.CB_WINDOW in colours and overview.CB_VECTOR in colours

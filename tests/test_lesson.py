@@ -73,7 +73,8 @@ def test_every_step_has_a_title_and_a_body_filled_with_the_numbers(lang):
     nums = lesson.numbers(CONFIGS[0])
     assert len(lesson.STEPS) == 7
     for step in lesson.STEPS:
-        title, body = t(f"lesson_{step.id}_title", **nums), t(f"lesson_{step.id}_body", **nums)
+        colours = dict(window=t("colour_window"), vector=t("colour_vector"))
+        title, body = t(f"lesson_{step.id}_title", **nums), t(f"lesson_{step.id}_body", **nums, **colours)
         assert "{" not in title + body and len(body) > 100
         assert all(0 <= box < len(lesson.OVERVIEW_BOXES) for box in step.boxes)
     assert "3×3" in t("lesson_stride_title", **nums) and "2187" in t("lesson_proof_body", **nums)

@@ -19,6 +19,7 @@ from vizlib.figures import attention as attention_fig
 from vizlib.i18n import Translator
 
 MATRIX_MAX = 400  # most rows/columns of a raw attention matrix sent to the browser
+PICKER_HEIGHT = {False: 380, True: 330}  # px, in the explore view and in the lesson (its first screen)
 
 
 def pick_query(grid_w: int) -> None:
@@ -33,29 +34,32 @@ def head_name(t: Translator, head) -> str:
     return t("mean_title") if head == "mean" else str(head + 1)
 
 
-def query_controls(t: Translator, c: Computed) -> float:
-    """Query kind, row, column and overlay opacity; returns the opacity."""
+def query_controls(t: Translator, c: Computed, compact: bool = False) -> float:
+    """Query kind, row, column and overlay opacity; returns the opacity. ``compact`` (the lesson,
+    half the page wide): no opacity slider."""
     Gh, Gw = c.cfg.grid
-    kind, row, col, opacity = st.columns([2, 1, 1, 2])
+    kind, row, col, last = st.columns([2, 1, 1, 2]) if not compact else (*st.columns([2, 1, 1]), None)
     kind.radio(t("query"), ["cls", "patch"], format_func=lambda q: t(f"query_{q}"), horizontal=True,
                **S.bind("q_kind"))  # fmt: skip
     patch = S.get("q_kind") == "patch"
     row.number_input(t("token_row"), 0, Gh - 1, disabled=not patch, **S.bind("q_r"))
     col.number_input(t("token_col"), 0, Gw - 1, disabled=not patch, **S.bind("q_c"))
-    opacity.slider(t("opacity"), 0.0, 1.0, step=0.05, **S.bind("opacity"))
+    if not compact:
+        last.slider(t("opacity"), 0.0, 1.0, step=0.05, **S.bind("opacity"))
     return float(S.get("opacity"))
 
 
 def block_and_head(t: Translator, c: Computed) -> tuple[int, int | str]:
     """The block slider (1-based) and head selectbox (0-based or "mean"); ``state.fit_to`` keeps them in range."""
     depth, nh = c.cfg.depth, c.cfg.num_heads
+    block_col, head_col = st.columns([3, 2])
     # A slider needs min < max: with one block it shows 1 of 2, disabled. The choice None is the
     # last block of whichever model runs (a 6-block model shows block 6, not the 4 of the model before).
     slider = S.bind("layer", last_block, (depth,))
     st.session_state[slider["key"]] = min(S.get("layer") or depth, depth)
-    st.slider(t("layer"), 1, max(depth, 2), disabled=depth == 1, **slider)
+    block_col.slider(t("layer"), 1, max(depth, 2), disabled=depth == 1, **slider)
     heads = [*range(nh), "mean"]
-    st.selectbox(t("head"), heads, format_func=partial(head_name, t), **S.bind("head"))
+    head_col.selectbox(t("head"), heads, format_func=partial(head_name, t), **S.bind("head"))
     return min(int(S.get("layer") or depth), depth), S.get("head")
 
 
@@ -73,14 +77,23 @@ def draw(t: Translator, c: Computed, compact: bool = False) -> None:
     Gh, Gw = cfg.grid
     if not compact:
         st.markdown(t("attn_explain"))
-    alpha = query_controls(t, c)
+    if compact:  # the lesson: the picture first (left), its controls and rollout beside it (right)
+        left, right = st.columns([1, 1])
+        with right:
+            alpha = query_controls(t, c, compact)
+            block, head = block_and_head(t, c)
+    else:
+        alpha = query_controls(t, c)
     query = S.query_index(cfg.grid)
     c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
     patch = divmod(query - 1, Gw) if query else None
-    st.markdown(t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t)))
-    left, right = st.columns([1, 2])
+    shown = t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t))
+    if not compact:
+        st.markdown(shown)
+        left, right = st.columns([1, 2])
     with left:
-        block, head = block_and_head(t, c)
+        if not compact:
+            block, head = block_and_head(t, c)
 
         def picker():
             rows, source = (list(range(cfg.num_patches + 1)), c.trace.attentions) if c.full else (
@@ -88,11 +101,12 @@ def draw(t: Translator, c: Computed, compact: bool = False) -> None:
             maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
             chosen = analysis.pick_head(maps[block - 1], head)  # (Gh, Gw)
             title = t("enlarged_title", b=block, h=head_name(t, head))
-            return attention_fig.overlay_figure(c.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title)
+            return attention_fig.overlay_figure(c.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title,
+                                                height=PICKER_HEIGHT[compact])  # fmt: skip
 
-        ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha), picker,
+        ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha, compact), picker,
                         on_select=partial(pick_query, Gw), selection_mode="points")  # fmt: skip
-        st.caption(t("click_to_query"))
+        st.caption(f"{shown} {t('click_to_query')}" if compact else t("click_to_query"))
     if compact:
         with right:
             rollout(t, c, query, patch, alpha)

@@ -10,16 +10,17 @@ from functools import partial
 
 import streamlit as st
 
-from page import ui
+from page import compute, ui
 from page.compute import Computed
 from views import state as S
-from vizlib import analysis
+from vizlib import analysis, image
 from vizlib.figures import embedding as embedding_fig
 from vizlib.figures import inspector as inspector_fig
 from vizlib.figures import sequence as sequence_fig
 from vizlib.i18n import Translator
 
 HEATMAP_MAX = (256, 384)  # most rows × columns of the token heatmap sent to the browser
+SEQUENCE_HEIGHT = {False: 380, True: 300}  # px, in the explore view and in the lesson (its first screen)
 
 
 def draw(t: Translator, c: Computed) -> None:
@@ -55,8 +56,11 @@ def tokens(t: Translator, c: Computed) -> None:
     window, vector = analysis.token_patch(trace.inputs, trace.patch_grid, r, col)  # (3, P, P), (D,)
     patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
     window_titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
-    ui.cached_chart("token_patch", (c.run, t.lang, r, col),
-                    lambda: inspector_fig.window_figure(patch_pixels, window.numpy(), window_titles))  # fmt: skip
+    value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for R, G, B
+    ui.cached_chart(
+        "token_patch", (c.run, t.lang, r, col),
+        lambda: inspector_fig.window_figure(patch_pixels, window.numpy(), window_titles, value_range),
+    )  # fmt: skip
     strip_title = t("output_strip", D=D, r=r, c=col)
     ui.cached_chart("token_vector", (c.run, t.lang, r, col),
                     lambda: inspector_fig.output_strip_figure(vector.numpy(), strip_title))  # fmt: skip
@@ -71,13 +75,15 @@ def tokens(t: Translator, c: Computed) -> None:
         st.caption(t("tokens_downsampled", r=row_step, c=col_step))
 
 
-def sequence(t: Translator, c: Computed) -> None:
-    """Flatten the grid, prepend CLS, add the position embeddings: the encoder's input."""
+def sequence(t: Translator, c: Computed, lesson: bool = False) -> None:
+    """Flatten the grid, prepend CLS, add the position embeddings: the encoder's input. In the
+    ``lesson`` the step's own text replaces the heading and the explanation."""
     cfg = c.cfg
     N, D = cfg.num_patches, cfg.embed_dim
     Gh, Gw = cfg.grid
-    st.subheader(t("sequence_header"))
-    st.markdown(t("sequence_explain", N=N, D=D, T=N + 1))
+    if not lesson:
+        st.subheader(t("sequence_header"))
+        st.markdown(t("sequence_explain", N=N, D=D, T=N + 1))
 
     def build():
         vit = c.vit
@@ -89,7 +95,8 @@ def sequence(t: Translator, c: Computed) -> None:
         )  # (n, d), (d,), (n + 1, d)
         titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), t("seq_cls", T=N + 1, D=D),
                   t("seq_pos", T=N + 1, D=D), t("seq_sum", T=N + 1, D=D)]  # fmt: skip
-        return sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles)
+        return sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles,
+                                            height=SEQUENCE_HEIGHT[lesson])  # fmt: skip
 
-    ui.cached_chart("sequence", (c.run, t.lang), build)
+    ui.cached_chart("sequence", (c.run, t.lang, lesson), build)
     st.caption(t("seq_scales") + (" " + t("seq_scales_random") if c.weights == S.RANDOM else ""))

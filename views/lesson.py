@@ -19,6 +19,8 @@ from vizlib.figures import overview as overview_fig
 from vizlib.i18n import Translator
 
 Section = Callable[[Translator, Computed], None]
+OVERVIEW_FONT = {False: 14, True: 20}  # px, the overview's box labels (presenter view: True)
+BESIDE_TEXT = {"stride"}  # steps whose figure goes beside the text, not under it
 
 
 def go(delta: int) -> None:
@@ -35,27 +37,39 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
     k = min(max(1, int(S.get("lesson_step"))), n)
     step = lesson.STEPS[k - 1]
     nums = lesson.numbers(c.cfg)
-    st.progress(k / n)
-    st.subheader(t("lesson_header", k=k, n=n, title=t(f"lesson_{step.id}_title", **nums)))
-    back, forward, _ = st.columns([1, 1, 3])
+    # One row for the step's heading and Back / Next, then the text and the step's figure: at
+    # 1280×720 in presenter view the figure is inside the first screen (a browser test measures it).
+    heading, back, forward = st.columns([7, 1.3, 1.3], vertical_alignment="center")
+    heading.subheader(t("lesson_header", k=k, n=n, title=t(f"lesson_{step.id}_title", **nums)))
     back.button(t("lesson_back"), key="lesson_back", on_click=go, args=(-1,), disabled=k == 1,
                 shortcut="left", width="stretch")  # fmt: skip
     forward.button(t("lesson_next"), key="lesson_next", on_click=go, args=(1,), disabled=k == n,
                    shortcut="right", type="primary", width="stretch")  # fmt: skip
+    st.progress(k / n)
+    body = t(f"lesson_{step.id}_body", **nums, **ui.colours(t))
+    if step.id in BESIDE_TEXT:  # a wide figure with its controls: the text at its left, as on a slide
+        text, place = st.columns([1, 2])
+        text.markdown(body)
+    else:
+        st.markdown(body)
+        place = st.container()
+    with place, st.container(key="lesson_section"):  # the step's figure (the browser test finds it by this key)
+        if step.id in sections:
+            sections[step.id](t, c)
+        else:
+            scaling(t, c, try_patch_size)
+    if step.id == "attention" and c.weights == S.RANDOM:
+        note, button = st.columns([3, 1], vertical_alignment="center")
+        note.markdown(t("lesson_attention_random"))
+        if compute.shapes_meta() is not None:
+            button.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes,
+                          icon=":material/school:", width="stretch")  # fmt: skip
     labels = [t(key, depth=c.cfg.depth) for key in lesson.OVERVIEW_BOXES]
     D, N, T = c.cfg.embed_dim, c.cfg.num_patches, c.cfg.num_patches + 1
     arrows = [f"({N}, 3·{c.cfg.patch_size}²)", f"({N}, {D})", f"({T}, {D})", f"CLS ({D})"]
-    ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes),
-                    lambda: overview_fig.overview_figure(labels, arrows, step.boxes))  # fmt: skip
-    st.markdown(t(f"lesson_{step.id}_body", **nums))
-    if step.id == "attention" and c.weights == S.RANDOM:
-        st.markdown(t("lesson_attention_random"))
-    if step.id == "attention" and c.weights == S.RANDOM and compute.shapes_meta() is not None:
-        st.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes, icon=":material/school:")
-    if step.id in sections:
-        sections[step.id](t, c)
-    else:
-        scaling(t, c, try_patch_size)
+    size = OVERVIEW_FONT[ui.presenter()]
+    ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes, size),
+                    lambda: overview_fig.overview_figure(labels, arrows, step.boxes, font_size=size))  # fmt: skip
     with st.expander(t("code_panel"), expanded=step.id in ("window", "stride", "proof", "sequence")):
         notes = {key: t(f"code_note_{key}") for key in lesson.CODE_NOTES}
         st.code(lesson.code_text(c.cfg, notes), language="python", wrap_lines=True)

@@ -19,6 +19,10 @@ from vizlib.figures import patches as patches_fig
 from vizlib.i18n import Translator
 
 KERNELS_SHOWN = 6  # how many of the D kernels the step inspector draws
+# Figure heights in px, in the explore view and in the lesson (whose first screen on a 1280×720
+# projector holds the step's heading, text and figure: a browser test measures it).
+GRID_HEIGHT = {False: 420, True: 330}
+ANIMATION_HEIGHT = {False: 540, True: 450}
 CUBE_MAX = 1024  # most stride steps for the 3D view
 
 
@@ -29,7 +33,7 @@ def draw(t: Translator, c: Computed) -> None:
     cube(t, c)
 
 
-def grid(t: Translator, c: Computed) -> None:
+def grid(t: Translator, c: Computed, lesson: bool = False) -> None:
     """The picture as uploaded, and as the model sees it with the patch grid on top."""
     cfg = c.cfg
     (H, W), (H2, W2), P = c.requested, cfg.img_size, cfg.patch_size
@@ -45,18 +49,20 @@ def grid(t: Translator, c: Computed) -> None:
     def build():
         canvas = np.asarray(c.fitted) if c.snap == "crop" else c.pixels
         shaded = image.snap_regions((H, W), (H2, W2), c.snap)
-        return patches_fig.patch_grid_figure(canvas, P, grid_size=(H2, W2), shaded=shaded)
+        return patches_fig.patch_grid_figure(canvas, P, grid_size=(H2, W2), shaded=shaded, height=GRID_HEIGHT[lesson])
 
-    ui.cached_chart("patch_grid", (c.run,), build, where=right)
+    ui.cached_chart("patch_grid", (c.run, lesson), build, where=right)
     right.caption(t("patch_grid_caption", P=P, Gh=Gh, Gw=Gw, N=Gh * Gw))
 
 
-def animation(t: Translator, c: Computed) -> None:
-    """The stride animation (the costliest figure: built once per run and language)."""
+def animation(t: Translator, c: Computed, lesson: bool = False) -> None:
+    """The stride animation (the costliest figure: built once per run and language). In the
+    ``lesson`` the step's own text replaces the heading and the explanation."""
     cfg = c.cfg
     Gh, Gw = cfg.grid
-    st.subheader(t("anim_header"))
-    st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw, **ui.colours(t)))
+    if not lesson:
+        st.subheader(t("anim_header"))
+        st.markdown(t("anim_explain", P=cfg.patch_size, D=cfg.embed_dim, N=Gh * Gw, **ui.colours(t)))
     row_step = patches_fig.frame_row_step(cfg.grid)
 
     def build():
@@ -64,9 +70,10 @@ def animation(t: Translator, c: Computed) -> None:
             step=t("anim_step"), input_title=t("anim_input"), output_title=t("anim_output"),
             play=t("play"), fast=t("play_fast"), pause=t("pause"),
         )  # fmt: skip
-        return patches_fig.stride_animation(c.pixels, cfg.patch_size, c.colours, cfg.embed_dim, text, row_step=row_step)
+        return patches_fig.stride_animation(c.pixels, cfg.patch_size, c.colours, cfg.embed_dim, text,
+                                            row_step=row_step, height=ANIMATION_HEIGHT[lesson])  # fmt: skip
 
-    ui.cached_chart("stride_animation", (c.run, t.lang), build)
+    ui.cached_chart("stride_animation", (c.run, t.lang, lesson), build)
     if ui.presenter():
         st.caption(t("presenter_colours"))
     if row_step > 1:
@@ -105,11 +112,13 @@ def step_by(delta: int, last: int) -> None:
 
 
 @st.fragment
-def inspector(t: Translator, c: Computed) -> None:
-    """One stride step: the window's pixels, the kernels, ``y = W·x + b``, equal to the Conv2d's vector."""
+def inspector(t: Translator, c: Computed, lesson: bool = False) -> None:
+    """One stride step: the window's pixels, the kernels, ``y = W·x + b``, equal to the Conv2d's
+    vector. In the ``lesson`` the step's own heading replaces this one."""
     cfg = c.cfg
     P, D, N = cfg.patch_size, cfg.embed_dim, cfg.num_patches
-    st.subheader(t("inspector_header"))
+    if not lesson:
+        st.subheader(t("inspector_header"))
     back, slider, forward = st.columns([1, 8, 1], vertical_alignment="bottom")
     back.button(t("step_back"), key="step_back", on_click=step_by, args=(-1, N), width="stretch")
     forward.button(t("step_next"), key="step_next", on_click=step_by, args=(1, N), width="stretch")
@@ -117,8 +126,10 @@ def inspector(t: Translator, c: Computed) -> None:
     k = min(int(S.get("step")), N) - 1
     step = analysis.patch_step(c.trace.inputs, c.vit.patch_embed.proj, k)
     r, col = step.r, step.c
-    st.markdown(t("inspector_explain", k=k + 1, N=N, r=r, c=col, r0=r * P, r1=(r + 1) * P - 1, c0=col * P,
-                  c1=(col + 1) * P - 1, P=P, L=step.flat.numel(), D=D))  # fmt: skip
+    explain = t("inspector_explain", k=k + 1, N=N, r=r, c=col, r0=r * P, r1=(r + 1) * P - 1, c0=col * P,
+                c1=(col + 1) * P - 1, P=P, L=step.flat.numel(), D=D)  # fmt: skip
+    if not lesson:  # in the lesson it follows the window's figure, which then starts higher
+        st.markdown(explain)
     titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
     patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
     value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for R, G, B
@@ -126,6 +137,8 @@ def inspector(t: Translator, c: Computed) -> None:
         "inspector_window", (c.run, t.lang, k),
         lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles, value_range),
     )  # fmt: skip
+    if lesson:
+        st.markdown(explain)
     shown = min(KERNELS_SHOWN, D)
     kernels = c.vit.patch_embed.proj.weight[:shown].detach().cpu().numpy()  # (K, 3, P, P)
     kernel_titles = [t("kernel_title", d=d, y=float(step.output[d])) for d in range(shown)]

@@ -77,9 +77,10 @@ def overlay_figure(
     query: tuple[int, int] | None = None,
     clickable: bool = False,
     title: str = "",
+    height: int = 380,
 ) -> go.Figure:
     """One ``(Gh, Gw)`` map over the picture, coloured from its min to its max (the colour bar gives
-    the true values); the query patch outlined; optionally clickable patches."""
+    the true values); the query patch outlined; optionally clickable patches; ``height`` px tall."""
     from .embedding import click_targets
 
     H, W = pixels.shape[:2]
@@ -104,11 +105,17 @@ def overlay_figure(
             type="rect", x0=c * P, x1=(c + 1) * P, y0=r * P, y1=(r + 1) * P, line=dict(color="#00c853", width=3)
         )
     fig.update_xaxes(
-        range=[0, W], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True, constrain="domain"
+        range=[0, W],
+        showticklabels=False,
+        ticks="",
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+        constrain="domain",
     )
-    fig.update_yaxes(range=[H, 0], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True,
+    fig.update_yaxes(range=[H, 0], showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True,
                      scaleanchor="x", constrain="domain")  # fmt: skip
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=30 if title else 0, b=0), height=380, showlegend=False,
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=30 if title else 0, b=0), height=height, showlegend=False,
                       clickmode="event+select", plot_bgcolor="white")  # fmt: skip
     return fig
 

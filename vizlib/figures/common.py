@@ -45,7 +45,7 @@ def grid_lines(height: int, width: int, step: int, x_offset: float = 0.0, color:
 
 def fix_axes(fig: go.Figure, x_range: tuple[float, float], y_range: tuple[float, float], **axis) -> None:
     """Pixel axes that never move: y downwards, equal scale, no ticks."""
-    common = dict(showgrid=False, zeroline=False, showticklabels=False, fixedrange=True, **axis)
+    common = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, **axis)
     fig.update_xaxes(range=list(x_range), constrain="domain", **common)
     fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain", **common)
 
@@ -60,25 +60,35 @@ def frame_args(duration: int, redraw: bool = True) -> dict:
     }
 
 
+# The play buttons and the step slider go under the plot, one above the other and each as wide as it
+# needs: side by side, a fixed split of the width let long or translated labels run over the slider
+# at some widths. A figure with both keeps this many px of bottom margin for them.
+CONTROLS_HEIGHT = 96
+SLIDER_TOP = 44  # px from the plot's bottom edge to the slider's current-value label, under the buttons
+
+
 def play_pause_menu(plays: list[tuple[str, int]], pause: str) -> dict:
-    """Play buttons (label, milliseconds per frame) and a pause button, left of the slider."""
+    """Play buttons (label, milliseconds per frame) and a pause button, in a row under the plot
+    (``CONTROLS_HEIGHT`` px of bottom margin hold them and the slider under them)."""
     buttons = [{"label": label, "method": "animate", "args": [None, frame_args(ms)]} for label, ms in plays]
     buttons.append({"label": pause, "method": "animate", "args": [[None], frame_args(0, redraw=False)]})
     return {
         "type": "buttons", "direction": "left", "x": 0.0, "y": 0, "xanchor": "left", "yanchor": "top",
-        "pad": {"t": 30, "r": 10}, "buttons": buttons,
+        "pad": {"t": 6, "r": 0}, "buttons": buttons,
     }  # fmt: skip
 
 
-def frame_slider(labels: list[str], x: float = 0.27) -> dict:
-    """One slider step per frame ``"0"`` … ``"N-1"``; the long labels show only as the current value."""
+def frame_slider(labels: list[str]) -> dict:
+    """One slider step per frame ``"0"`` … ``"N-1"``, the whole width, under the play buttons; the
+    long labels show only as the current value (the step labels are hidden and take no room)."""
     steps = [{"args": [[str(k)], frame_args(0)], "label": label, "method": "animate"} for k, label in enumerate(labels)]
     return {
         "active": 0,
         "steps": steps,
-        "x": x, "len": 1 - x, "y": 0, "pad": {"t": 10},
-        "currentvalue": {"prefix": "", "visible": True, "xanchor": "left", "font": {"color": "#222"}},
-        "font": {"color": "rgba(0,0,0,0)"},
+        "x": 0, "len": 1, "y": 0, "yanchor": "top", "pad": {"t": SLIDER_TOP, "b": 0, "l": 8, "r": 8},
+        "currentvalue": {"prefix": "", "visible": True, "xanchor": "left", "offset": 6,
+                         "font": {"color": "#222", "size": 14}},
+        "font": {"color": "rgba(0,0,0,0)", "size": 1}, "ticklen": 4, "minorticklen": 2,
         "transition": {"duration": 0},
     }  # fmt: skip
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import GREEN, RED, frame_slider, play_pause_menu, step_label
+from .common import CONTROLS_HEIGHT, GREEN, RED, frame_slider, play_pause_menu, step_label
 
 EDGE = "#555555"  # outline of the input block
 COVER = "#f2f2f2"  # over the columns not yet written
@@ -120,8 +120,8 @@ def conv_cube_figure(
     fig.update_layout(
         scene=_scene(geo, text, embed_dim),
         title=dict(text=text.conv.format(D=embed_dim, P=P), x=0.5, y=0.97, font=dict(size=14)),
-        margin=dict(l=0, r=0, t=30, b=0),
-        height=520,
+        margin=dict(l=0, r=0, t=30, b=CONTROLS_HEIGHT),
+        height=600,
         showlegend=False,
         updatemenus=[play_pause_menu([(text.play, frame_ms)], text.pause)],
         sliders=[frame_slider([step_label(text.step, k, len(steps), r, c, P) for k, (r, c) in enumerate(steps)])],
@@ -309,7 +309,9 @@ def _scene(geo: _Geometry, text: CubeText, D: int) -> dict:
     x_end = geo.x_out + geo.grid[1] * geo.P
     depth = max(geo.channel_depth, geo.vector_depth)
     ranges = {"x": (-pad, x_end + pad), "y": (-pad, depth + pad), "z": (-pad, geo.H + 2 * pad)}
-    hidden = dict(showgrid=False, zeroline=False, showticklabels=False, showbackground=False, showspikes=False)
+    hidden = dict(
+        showgrid=False, zeroline=False, showticklabels=False, ticks="", showbackground=False, showspikes=False
+    )
     axes = {f"{a}axis": dict(range=list(lo_hi), title=dict(text=""), **hidden) for a, lo_hi in ranges.items()}
     span = max(hi - lo for lo, hi in ranges.values())
     return dict(

@@ -15,8 +15,10 @@ CHANNEL_SCALES = ("Reds", "Greens", "Blues")
 
 
 def _clean(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True, autorange="reversed")
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(
+        showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True, autorange="reversed"
+    )
     fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=height, showlegend=False)
     return fig
 
@@ -79,6 +81,6 @@ def output_strip_figure(values: np.ndarray, title: str, marked: list[int] | None
     for d in marked or []:
         fig.add_shape(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, line=dict(color="#00c853", width=2))
     fig.update_xaxes(range=[-0.5, D - 0.5], fixedrange=True, showgrid=False)
-    fig.update_yaxes(showticklabels=False, fixedrange=True, showgrid=False)
+    fig.update_yaxes(showticklabels=False, ticks="", fixedrange=True, showgrid=False)
     fig.update_layout(title=dict(text=title, font=dict(size=13)), margin=dict(l=0, r=0, t=30, b=0), height=130)
     return fig

@@ -22,8 +22,13 @@ PRESENTER_FONT = 20  # px, the layout's base font in presenter view
 PRESENTER_LINE = 2.0  # every line this many times thicker
 
 
-def overview_figure(labels: list[str], shapes: list[str], highlight: tuple[int, ...], height: int = 170) -> go.Figure:
-    """Five boxes left to right; ``shapes[i]`` is written on the arrow from box i to box i + 1."""
+def overview_figure(
+    labels: list[str], shapes: list[str], highlight: tuple[int, ...], height: int | None = None, font_size: int = 14
+) -> go.Figure:
+    """Five boxes left to right; ``shapes[i]`` is written on the arrow from box i to box i + 1.
+
+    ``font_size`` (px) of the box labels, the shapes 3 px smaller; ``height`` (px) grows with it by default."""
+    height = height or 8 * font_size + 58
     n = len(labels)
     assert len(shapes) == n - 1, "one shape per arrow"
     fig = go.Figure()
@@ -34,13 +39,13 @@ def overview_figure(labels: list[str], shapes: list[str], highlight: tuple[int, 
         fig.add_shape(type="rect", x0=x0, x1=x0 + w, y0=0, y1=1, fillcolor=HIGHLIGHT if on else IDLE,
                       line=dict(color=EDGE, width=3 if on else 1))  # fmt: skip
         fig.add_annotation(x=x0 + w / 2, y=0.5, text=f"<b>{label}</b>" if on else label, showarrow=False,
-                           font=dict(size=14, color="#111"))  # fmt: skip
+                           font=dict(size=font_size, color="#111"))  # fmt: skip
         if i < n - 1:
             fig.add_annotation(x=x0 + w + gap - 0.02, y=0.5, ax=x0 + w + 0.02, ay=0.5, xref="x", yref="y",
                                axref="x", ayref="y", showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor=EDGE,
                                text="")  # fmt: skip
             fig.add_annotation(x=x0 + w + gap / 2, y=1.22, text=shapes[i], showarrow=False,
-                               font=dict(size=11, color="#444"))  # fmt: skip
+                               font=dict(size=font_size - 3, color="#444"))  # fmt: skip
     fig.update_xaxes(visible=False, range=[-0.05, n * (w + gap) - gap + 0.05], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-0.1, 1.45], fixedrange=True)
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white", showlegend=False)

@@ -43,9 +43,11 @@ def pos_similarity_figure(similarity: np.ndarray, title: str, axis_titles: tuple
             colorbar=dict(thickness=10), hovertemplate="%{z:.2f}<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_xaxes(title=axis_titles[0], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(title=axis_titles[1], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True,
-                     autorange="reversed", scaleanchor="x")  # fmt: skip
+    fig.update_xaxes(
+        title=axis_titles[0], showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True
+    )
+    fig.update_yaxes(title=axis_titles[1], showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                     fixedrange=True, autorange="reversed", scaleanchor="x")  # fmt: skip
     fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420, plot_bgcolor="white")
     return fig
 

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import GREEN, RED, fix_axes, frame_slider, grid_lines, image_trace, play_pause_menu, step_label
+from .common import (
+    CONTROLS_HEIGHT,
+    GREEN,
+    RED,
+    fix_axes,
+    frame_slider,
+    grid_lines,
+    image_trace,
+    play_pause_menu,
+    step_label,
+)  # fmt: skip
 
 DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
 COVER = "rgba(245, 245, 245, 1)"  # over output cells not yet written
@@ -43,8 +53,9 @@ def patch_grid_figure(
     patch_size: int,
     grid_size: tuple[int, int] | None = None,
     shaded: list[tuple[int, int, int, int]] = (),
+    height: int = 420,
 ) -> go.Figure:
-    """The picture with every P×P patch boundary drawn on it.
+    """The picture with every P×P patch boundary drawn on it, ``height`` px tall.
 
     Args:
         pixels: ``(H, W, 3)`` uint8.
@@ -59,7 +70,7 @@ def patch_grid_figure(
         fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=SHADE,
                       line=dict(color="#e53935", width=1, dash="dot"))  # fmt: skip
     fix_axes(fig, (0, max(W, grid_w)), (0, max(H, grid_h)))
-    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=420, showlegend=False, plot_bgcolor="white")
+    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=height, showlegend=False, plot_bgcolor="white")
     return fig
 
 
@@ -84,6 +95,7 @@ def stride_animation(
     text: StrideText = StrideText(),
     frame_ms: int | None = None,
     row_step: int = 1,
+    height: int = 540,
 ) -> go.Figure:
     """The Conv2d's kernel window visiting every position, and the vector each visit writes.
 
@@ -95,6 +107,7 @@ def stride_animation(
         text: the words to show.
         frame_ms: milliseconds per frame while playing (default: about 10 s for the whole pass).
         row_step: show the windows of every ``row_step``-th row only (see :func:`frame_row_step`).
+        height: of the whole figure in px, the play buttons and slider included.
 
     Returns:
         A figure with one named frame per stride step (``"0"`` … ``"N-1"``), play/pause buttons
@@ -116,27 +129,38 @@ def stride_animation(
     fig.frames = [go.Frame(name=str(k), layout=_step_layout(r, c, P, Gh, Gw, x_out)) for k, (r, c) in enumerate(steps)]
     labels = [step_label(text.step, r * Gw + c, Gh * Gw, r, c, P) for r, c in steps]  # the true step numbers
 
+    # The panels' titles, over each panel in the top margin, after the frames' one annotation (the
+    # arrow head, index 0), which frames replace by index: the titles stay. A long title wraps
+    # at its first ": " (the output's), so that it never runs into the other panel's.
     titles = [text.input_title.format(C=3, H=H, W=W), text.output_title.format(D=embed_dim, Gh=Gh, Gw=Gw)]
-    fig.add_trace(
-        go.Scatter(
-            x=[W / 2, x_out + Gw * P / 2], y=[-0.04 * H] * 2, mode="text", text=titles, textposition="top center",
-            hoverinfo="skip", showlegend=False,
-        )
-    )  # fmt: skip
+    title_notes = [
+        dict(x=x, y=0, xref="x", yref="y", yanchor="bottom", yshift=4, showarrow=False, text=_wrap(title),
+             font=dict(size=13, color="#444"))
+        for x, title in zip((W / 2, x_out + Gw * P / 2), titles, strict=True)
+    ]  # fmt: skip
     first = _step_layout(0, 0, P, Gh, Gw, x_out)
     shapes = [_output_grid(P, Gh, Gw, x_out) if shape == {} else shape for shape in first["shapes"]]
     fig.update_layout(
         shapes=shapes,
-        annotations=first["annotations"],
-        margin=dict(l=0, r=0, t=10, b=0),
-        height=460,
+        annotations=first["annotations"] + title_notes,
+        margin=dict(l=0, r=0, t=44, b=CONTROLS_HEIGHT),
+        height=height,
         plot_bgcolor="white",
         showlegend=False,
         updatemenus=[play_pause_menu([(text.play, frame_ms), (text.fast, max(10, frame_ms // FAST))], text.pause)],
         sliders=[frame_slider(labels)],
     )
-    fix_axes(fig, (-1, x_out + Gw * P + 1), (-0.12 * H, H + 1))
+    fix_axes(fig, (-1, x_out + Gw * P + 1), (-1, H + 1))
     return fig
+
+
+def _wrap(title: str) -> str:
+    """A title on two lines at its first colon (``": "`` or Japanese ``"："``), if it has one."""
+    for colon in (": ", "："):
+        if colon in title:
+            head, tail = title.split(colon, 1)
+            return f"{head}<br>{tail}"
+    return title
 
 
 def _step_layout(r: int, c: int, P: int, Gh: int, Gw: int, x_out: float) -> dict:

@@ -19,7 +19,12 @@ def _limit(matrix: np.ndarray) -> float:
 
 
 def sequence_figure(
-    patch_tokens: np.ndarray, cls_token: np.ndarray, pos_embed: np.ndarray, grid: tuple[int, int], titles: list[str]
+    patch_tokens: np.ndarray,
+    cls_token: np.ndarray,
+    pos_embed: np.ndarray,
+    grid: tuple[int, int],
+    titles: list[str],
+    height: int = 380,
 ) -> go.Figure:
     """Five panels: the numbered grid, patch tokens, with CLS, position embeddings, the sum.
 
@@ -30,6 +35,7 @@ def sequence_figure(
         pos_embed: ``(N + 1, D)``.
         grid: ``(Gh, Gw)`` of the patches.
         titles: five panel titles (translated, with shapes).
+        height: of the figure in px.
     """
     Gh, Gw = grid
     with_cls = np.concatenate([cls_token[None, :], patch_tokens])  # (N+1, D)
@@ -67,13 +73,13 @@ def sequence_figure(
             colorbar=dict(x=right + 0.004, xanchor="left", thickness=8, len=0.85, tickfont=dict(size=10),
                           nticks=5, tickformat=".2g"),
         )  # fmt: skip
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
     fig.update_yaxes(showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, row=1, col=1)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, ticks="", row=1, col=1)
     rows = patch_tokens.shape[0] + 1
     fig.update_yaxes(range=[rows - 0.5, -0.5], row=1, col=2)
     for col in (3, 4, 5):
-        fig.update_yaxes(matches="y2", showticklabels=False, row=1, col=col)
+        fig.update_yaxes(matches="y2", showticklabels=False, ticks="", row=1, col=col)
     fig.update_annotations(font_size=12)
-    fig.update_layout(margin=dict(l=0, r=0, t=50, b=0), height=380, plot_bgcolor="white")
+    fig.update_layout(margin=dict(l=0, r=0, t=50, b=0), height=height, plot_bgcolor="white")
     return fig
