@@ -41,14 +41,20 @@ LESSON_SECTIONS = {
 # Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
 PRESENTER_CSS = """<style>
 .stApp, .stApp p, .stApp li, .stApp label, .stApp input { color: #000 !important; }
-.stApp [data-testid="stMarkdownContainer"] p, .stApp [data-testid="stMarkdownContainer"] li { font-size: 1.45rem;
+/* sizes in the main area only: the sidebar is the teacher's panel, laid out for its own width */
+.stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li { font-size: 1.45rem;
   line-height: 1.55; }
-.stApp [data-testid="stCaptionContainer"] { font-size: 1.15rem; color: #222 !important; }
-.stApp h1 { font-size: 3rem !important; } .stApp h2 { font-size: 2.3rem !important; }
-.stApp h3 { font-size: 1.75rem !important; }
-.stApp button p, .stApp [data-baseweb="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
-.stApp code, .stApp pre { font-size: 1.15rem !important; }
-.stApp [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
+.stMain [data-testid="stCaptionContainer"] { font-size: 1.15rem; color: #222 !important; }
+.stMain h1 { font-size: 3rem !important; } .stMain h2 { font-size: 2.3rem !important; }
+.stMain h3 { font-size: 1.75rem !important; }
+.stMain button p, .stMain [data-baseweb="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+.stMain code, .stMain pre { font-size: 1.15rem !important; }
+.stMain [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
+.stMain [data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.7rem; }
+</style>"""
+# Every page: a slider's value floats over its thumb; at the left end it touched the label above.
+PAGE_CSS = """<style>
+[data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.35rem; }
 </style>"""
 
 # The lesson starts at the top of the screen: a transparent header (it holds only the sidebar and
@@ -115,6 +121,7 @@ def main() -> None:
     st.set_page_config(page_title=Translator(S.get("lang"))("app_title"), layout="wide")
     t = sidebar.choose_language()
     mode = sidebar.choose_mode(t)
+    st.html(PAGE_CSS)
     if ui.presenter():
         st.html(PRESENTER_CSS)  # style only: Streamlit puts it where it takes no room on the page
     if mode != "lesson":  # the lesson's own heading takes the title's place: a projector's first screen is short

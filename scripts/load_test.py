@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
-CHANGES = [("Patch size P", 9, "9×9 grid"), ("Embedding dim D", 64, "(64, 9, 9)"), ("Patch size P", 27, "3×3 grid"),
-           ("Embedding dim D", 96, "(96, 3, 3)")]  # fmt: skip
+CHANGES = [("Patch size P", 9, "9×9 grid"), ("Dim D", 64, "(64, 9, 9)"), ("Patch size P", 27, "3×3 grid"),
+           ("Dim D", 96, "(96, 3, 3)")]  # fmt: skip
 
 
 def start_server(app: Path | None = None, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:

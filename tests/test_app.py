@@ -749,7 +749,7 @@ def test_every_control_shows_the_model_that_runs(at):
     cfg = json.loads((ROOT / "assets" / "shapes" / "config.json").read_text())["config"]
     (H, W), P, D, depth = cfg["img_size"], cfg["patch_size"], cfg["embed_dim"], cfg["depth"]
     assert not at.exception and at.slider(key="w_layer").value == depth != 4  # still the last block
-    assert at.selectbox(key="preset_of_weights").value == f"From the weights ({H}×{W} px, P = {P}, D = {D})"
+    assert at.selectbox(key="preset_of_weights").value == f"The weights': {H}×{W}, P={P}, D={D}"
     numbers = {name: at.number_input(key=f"w_{name}").value for name in ("img_h", "patch_size", "embed_dim", "depth")}
     assert numbers == {"img_h": H, "patch_size": P, "embed_dim": D, "depth": depth}
     at.selectbox(key="w_weights").set_value("random").run()
@@ -946,3 +946,15 @@ def test_no_figure_draws_tick_marks_without_their_labels(at):
             if axis.get("showticklabels") is False and axis.get("visible", True) and axis.get("ticks") != "":
                 bare.append((spec["layout"].get("title"), name))
     assert not bare, bare
+
+
+def test_no_figure_holds_a_colour_streamlit_replaces(at):
+    """Streamlit's chart theme replaces the strings "#000001" … "#000040" in a figure with its own
+    colours (its placeholders): Inferno's "#000004" drew the attention scale's black end pink."""
+    at.toggle(key="w_cube3d").set_value(True).run()
+    open_view(at, "attention")
+    at.radio(key="w_q_kind").set_value("patch").run()
+    placeholders = re.compile(r'"#0000(?:[0-3]\d|40)"', re.I)
+    ours = [{**spec, "layout": {k: v for k, v in spec["layout"].items() if k != "template"}} for spec in all_specs(at)]
+    found = [m.group() for spec in ours for m in placeholders.finditer(json.dumps(spec))]  # not in Streamlit's own
+    assert not found, found

@@ -49,10 +49,11 @@ def query_controls(t: Translator, c: Computed, compact: bool = False) -> float:
     return float(S.get("opacity"))
 
 
-def block_and_head(t: Translator, c: Computed) -> tuple[int, int | str]:
-    """The block slider (1-based) and head selectbox (0-based or "mean"); ``state.fit_to`` keeps them in range."""
+def block_and_head(t: Translator, c: Computed, side_by_side: bool = False) -> tuple[int, int | str]:
+    """The block slider (1-based) and head selectbox (0-based or "mean"), one under the other or
+    ``side_by_side`` (where the column is wide enough for both); ``state.fit_to`` keeps them in range."""
     depth, nh = c.cfg.depth, c.cfg.num_heads
-    block_col, head_col = st.columns([3, 2])
+    block_col, head_col = st.columns([3, 2]) if side_by_side else (st, st)
     # A slider needs min < max: with one block it shows 1 of 2, disabled. The choice None is the
     # last block of whichever model runs (a 6-block model shows block 6, not the 4 of the model before).
     slider = S.bind("layer", last_block, (depth,))
@@ -81,7 +82,7 @@ def draw(t: Translator, c: Computed, compact: bool = False) -> None:
         left, right = st.columns([1, 1])
         with right:
             alpha = query_controls(t, c, compact)
-            block, head = block_and_head(t, c)
+            block, head = block_and_head(t, c, side_by_side=True)
     else:
         alpha = query_controls(t, c)
     query = S.query_index(cfg.grid)

@@ -17,7 +17,7 @@ def draw(t: Translator, c: Computed) -> None:
     cfg = c.cfg
     Gh, Gw = cfg.grid
     with st.expander(t("downloads"), icon=":material/download:"):
-        gif, html, arrays, weights = st.columns(4)
+        gif, html, arrays, weights = st.columns([1, 1.4, 1, 1])  # the figure's selectbox needs the room
         row_step = patches_fig.frame_row_step(cfg.grid)
         frames = len(patches_fig.stride_steps(cfg.grid, row_step))
         pixels, colours, P = c.pixels, c.colours, cfg.patch_size

@@ -166,13 +166,19 @@ def choose_pretrained(t: Translator) -> str:
 
 def number_inputs(t: Translator, fixed: bool) -> None:
     """H, W, P, D, depth, heads; a trained model fixes all but P."""
-    left, right = st.sidebar.columns(2)
     custom = None if fixed else mark_custom
+
+    def pair():  # one row of two, inputs aligned at the bottom even where a label wraps
+        return st.sidebar.columns(2, vertical_alignment="bottom")
+
+    left, right = pair()
     left.number_input(t("img_h"), 1, 4096, disabled=fixed, **S.bind("img_h", custom))
     right.number_input(t("img_w"), 1, 4096, disabled=fixed, **S.bind("img_w", custom))
+    left, right = pair()
     left.number_input(t("patch_size"), 1, 4096, help=t("patch_size_help"), **S.bind("patch_size", custom))
     right.number_input(t("embed_dim"), 1, 4096, help=t("embed_dim_help"), disabled=fixed,
                        **S.bind("embed_dim", custom))  # fmt: skip
+    left, right = pair()
     left.number_input(t("depth"), 1, 64, disabled=fixed, **S.bind("depth", custom))
     right.number_input(t("num_heads"), 1, 64, disabled=fixed, **S.bind("num_heads", custom))
 

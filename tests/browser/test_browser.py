@@ -142,8 +142,8 @@ def test_clicking_a_patch_makes_it_the_attention_query(page):
 
 
 # The parameter corpus through the page: (label → value, in order), the text that must then show.
-LABELS = {"img_h": "Image height H", "img_w": "Image width W", "patch_size": "Patch size P",
-          "embed_dim": "Embedding dim D", "depth": "Depth (blocks)", "num_heads": "Heads"}  # fmt: skip
+LABELS = {"img_h": "Height H", "img_w": "Width W", "patch_size": "Patch size P",
+          "embed_dim": "Dim D", "depth": "Blocks (depth)", "num_heads": "Heads"}  # fmt: skip
 BROWSER_CORPUS = [
     ("p1", dict(patch_size=1), "81×81 grid of patches, N = 6561"),
     ("p-image-size", dict(patch_size=81), "1×1 grid of patches, N = 1"),

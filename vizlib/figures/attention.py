@@ -8,6 +8,13 @@ import plotly.graph_objects as go
 
 from .common import data_uri, image_trace
 
+# Plotly's Inferno with its first colour written rgb(0,0,4), not "#000004": Streamlit's chart theme
+# replaces the strings "#000001" … "#000040" (its own placeholders) in a figure with theme colours,
+# which drew the scale's black end pink.
+INFERNO = [
+    [stop, "rgb(0,0,4)" if colour == "#000004" else colour] for stop, colour in plotly.colors.get_colorscale("Inferno")
+]
+
 
 def mosaic(tiles: np.ndarray, gap: int = 1) -> np.ndarray:
     """``(R, C, h, w)`` tiles → one ``(R·(h+gap)−gap, C·(w+gap)−gap)`` matrix, NaN between tiles."""
@@ -90,7 +97,7 @@ def overlay_figure(
         [
             image_trace(pixels),
             go.Heatmap(
-                z=attention_map.astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale="Inferno",
+                z=attention_map.astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale=INFERNO,
                 opacity=opacity, zmin=float(attention_map.min()), zmax=float(attention_map.max()),
                 colorbar=dict(thickness=10),
                 hovertemplate="%{z:.4f}<extra></extra>",
@@ -112,6 +119,7 @@ def overlay_figure(
         zeroline=False,
         fixedrange=True,
         constrain="domain",
+        constraintoward="right",  # the picture against its colour bar, not in the middle of the width
     )
     fig.update_yaxes(range=[H, 0], showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True,
                      scaleanchor="x", constrain="domain")  # fmt: skip
@@ -131,6 +139,9 @@ def matrix_figure(matrix: np.ndarray, step: int, title: str, axis_titles: tuple[
     )  # fmt: skip
     T = matrix.shape[0] * step
     fig.update_yaxes(range=[T - 0.5 * step, -0.5 * step], title=axis_titles[0], scaleanchor="x", constrain="domain")
-    fig.update_xaxes(range=[-0.5 * step, T - 0.5 * step], title=axis_titles[1], side="top", constrain="domain")
-    fig.update_layout(title=dict(text=title, y=0.99), margin=dict(l=0, r=0, t=70, b=0), height=420)
+    fig.update_xaxes(range=[-0.5 * step, T - 0.5 * step], title=axis_titles[1], side="top", constrain="domain",
+                     constraintoward="right")  # the matrix against its colour bar  # fmt: skip
+    # The title in one line at the figure's top, over the keys' axis title (the keys' axis is on top).
+    fig.update_layout(title=dict(text=title, y=1, yanchor="top", yref="container", pad=dict(t=6)),
+                      margin=dict(l=0, r=0, t=96, b=0), height=460)  # fmt: skip
     return fig

@@ -50,6 +50,16 @@ def fix_axes(fig: go.Figure, x_range: tuple[float, float], y_range: tuple[float,
     fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain", **common)
 
 
+def wrap_at_colon(title: str) -> str:
+    """A title on two lines at its first colon (``": "`` or Japanese ``"："``), if it has one:
+    narrow panels' titles then fit over their panel instead of running into the next one."""
+    for colon in (": ", "："):
+        if colon in title:
+            head, tail = title.split(colon, 1)
+            return f"{head}<br>{tail}"
+    return title
+
+
 def frame_args(duration: int, redraw: bool = True) -> dict:
     """Animation arguments for plotly's ``animate`` (from plotly's own animation docs)."""
     return {

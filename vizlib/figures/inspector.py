@@ -11,15 +11,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .common import wrap_at_colon
+
 CHANNEL_SCALES = ("Reds", "Greens", "Blues")
 
 
-def _clean(fig: go.Figure, height: int) -> go.Figure:
+def _clean(fig: go.Figure, height: int, top: int = 30) -> go.Figure:
     fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
     fig.update_yaxes(
         showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True, autorange="reversed"
     )
-    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=height, showlegend=False)
+    fig.update_layout(margin=dict(l=0, r=0, t=top, b=0), height=height, showlegend=False)
     return fig
 
 
@@ -59,13 +61,14 @@ def window_figure(
 def kernels_figure(kernels: np.ndarray, titles: list[str]) -> go.Figure:
     """Some of the D kernels ``(K, 3, P, P)``, each scaled to its own min–max and drawn as RGB."""
     K = kernels.shape[0]
-    fig = make_subplots(rows=1, cols=K, subplot_titles=titles, horizontal_spacing=0.02)
+    fig = make_subplots(rows=1, cols=K, subplot_titles=[wrap_at_colon(title) for title in titles],
+                        horizontal_spacing=0.02)  # fmt: skip
     for k in range(K):
         kernel = kernels[k]
         lo, hi = float(kernel.min()), float(kernel.max())
         rgb = ((kernel - lo) / (hi - lo or 1.0)).transpose(1, 2, 0)  # (P, P, 3) in [0, 1]
         fig.add_trace(go.Image(z=(rgb * 255 + 0.5).astype(np.uint8), hoverinfo="skip"), row=1, col=k + 1)
-    return _clean(fig, 170)
+    return _clean(fig, 184, top=44)  # the titles' two lines
 
 
 def output_strip_figure(values: np.ndarray, title: str, marked: list[int] | None = None) -> go.Figure:

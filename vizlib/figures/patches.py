@@ -26,6 +26,7 @@ from .common import (
     image_trace,
     play_pause_menu,
     step_label,
+    wrap_at_colon,
 )  # fmt: skip
 
 DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
@@ -131,12 +132,13 @@ def stride_animation(
 
     # The panels' titles, over each panel in the top margin, after the frames' one annotation (the
     # arrow head, index 0), which frames replace by index: the titles stay. A long title wraps
-    # at its first ": " (the output's), so that it never runs into the other panel's.
+    # at its first colon (the output's); the input's starts at the left edge and the output's ends
+    # at the right edge, so neither runs off the figure nor into the other.
     titles = [text.input_title.format(C=3, H=H, W=W), text.output_title.format(D=embed_dim, Gh=Gh, Gw=Gw)]
     title_notes = [
-        dict(x=x, y=0, xref="x", yref="y", yanchor="bottom", yshift=4, showarrow=False, text=_wrap(title),
-             font=dict(size=13, color="#444"))
-        for x, title in zip((W / 2, x_out + Gw * P / 2), titles, strict=True)
+        dict(x=x, y=0, xref="x", yref="y", xanchor=side, yanchor="bottom", yshift=4, showarrow=False,
+             text=wrap_at_colon(title), font=dict(size=13, color="#444"), align=side)
+        for x, side, title in zip((0, x_out + Gw * P), ("left", "right"), titles, strict=True)
     ]  # fmt: skip
     first = _step_layout(0, 0, P, Gh, Gw, x_out)
     shapes = [_output_grid(P, Gh, Gw, x_out) if shape == {} else shape for shape in first["shapes"]]
@@ -152,15 +154,6 @@ def stride_animation(
     )
     fix_axes(fig, (-1, x_out + Gw * P + 1), (-1, H + 1))
     return fig
-
-
-def _wrap(title: str) -> str:
-    """A title on two lines at its first colon (``": "`` or Japanese ``"："``), if it has one."""
-    for colon in (": ", "："):
-        if colon in title:
-            head, tail = title.split(colon, 1)
-            return f"{head}<br>{tail}"
-    return title
 
 
 def _step_layout(r: int, c: int, P: int, Gh: int, Gw: int, x_out: float) -> dict:

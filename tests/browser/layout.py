@@ -1,0 +1,91 @@
+"""What a person sees that AppTest cannot: boxes that overlap, text cut off, a figure below the fold.
+
+Each check is JavaScript run in the page; each returns a list of faults (empty when the page is fine),
+described well enough to find them: the element's kind, text and the pixels involved.
+"""
+
+from __future__ import annotations
+
+# Every pair of things a reader must tell apart: plotly titles, annotations, axis titles, play
+# buttons, slider parts and colour bars; Streamlit's widget labels, buttons, headings, slider thumbs
+# and their values, tabs. Pairs where one holds the other, and a slider's grip on its own rail, are
+# fine; so is a touch of up to 4 px (line boxes are taller than their letters).
+OVERLAPS = """() => {
+  const boxes = [];
+  const add = (el, kind) => { const r = el.getBoundingClientRect(); if (r.width >= 2 && r.height >= 2)
+    boxes.push({el, kind, r, text: (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 50)}); };
+  for (const gd of document.querySelectorAll('.js-plotly-plot'))
+    gd.querySelectorAll('.gtitle, .annotation-text, .g-xtitle text, .g-ytitle text, .updatemenu-button, '
+      + '.slider-rail-rect, .slider-grip-rect, .slider-container text, .colorbar').forEach(e => add(e, 'plotly'));
+  document.querySelectorAll('[data-testid="stWidgetLabel"], button:not(.modebar-btn), h1, h2, h3, [role="slider"], '
+    + '[data-testid="stSliderThumbValue"], [data-baseweb="tab"]').forEach(e => add(e, 'page'));
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+    const slider = a.el.closest('.slider-container');
+    if (slider && slider === b.el.closest('.slider-container')
+        && [a, b].some(x => x.el.classList.contains('slider-grip-rect'))) continue;
+    const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+    const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+    if (w > 4 && h > 4)
+      hits.push(`${a.kind} "${a.text}" × ${b.kind} "${b.text}": ${Math.round(w)}×${Math.round(h)} px`);
+  }
+  return hits;
+}"""
+
+# Text cut off: a plotly title or annotation outside its figure, a selectbox value wider than its box.
+CLIPPED = """() => {
+  const faults = [];
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const f = gd.getBoundingClientRect();
+    gd.querySelectorAll('.gtitle, .annotation-text, .g-xtitle text, .g-ytitle text').forEach(e => {
+      const r = e.getBoundingClientRect();
+      if (r.width > 0 && (r.left < f.left - 1 || r.right > f.right + 1 || r.top < f.top - 1 || r.bottom > f.bottom + 1))
+        faults.push(`title "${e.textContent.slice(0, 50)}" outside its figure`);
+    });
+  }
+  const ctx = document.createElement('canvas').getContext('2d');
+  document.querySelectorAll('[data-testid="stSelectbox"] input').forEach(e => {
+    const cs = getComputedStyle(e); ctx.font = cs.font;
+    const room = e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    if (room <= 0) return;  // not shown (a closed sidebar)
+    const width = ctx.measureText(e.value).width;
+    if (width > room + 1) faults.push(`selectbox "${e.value}" is ${Math.round(width)} px in ${Math.round(room)} px`);
+  });
+  return faults;
+}"""
+
+# The lesson step's main figure (the first chart, metric or table of its section): the part of it that
+# is drawn (plotly's image, lines and text, not its empty box), as [top, bottom, left, right] in px.
+MAIN_FIGURE = """() => {
+  const section = document.querySelector('.st-key-lesson_section');
+  const el = section.querySelector('.js-plotly-plot, [data-testid="stMetric"], [data-testid="stDataFrame"]');
+  if (!el.classList.contains('js-plotly-plot')) { const r = el.getBoundingClientRect();
+    return [r.top, r.bottom, r.left, r.right]; }
+  let box = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const e of el.querySelectorAll('svg path, svg image, svg text, svg rect:not(.bg)')) {
+    if (e.closest('defs') || e.closest('.draglayer')) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    box = [Math.min(box[0], r.top), Math.max(box[1], r.bottom), Math.min(box[2], r.left), Math.max(box[3], r.right)];
+  }
+  return box;
+}"""
+
+# Every radio group: the label of each checked option (exactly one per group when all is well).
+CHECKED_RADIOS = """() => [...document.querySelectorAll('[data-testid="stRadio"]')].map(group => ({
+  label: group.querySelector('[data-testid="stWidgetLabel"]').innerText.trim(),
+  checked: [...group.querySelectorAll('label')].filter(l => l.querySelector('input')?.checked)
+    .map(l => l.innerText.trim())}))"""
+
+
+def collapse_sidebar(page) -> None:
+    """Close the sidebar as a presenter would (its button shows only while the pointer is over it)."""
+    button = page.locator('[data-testid="stSidebarCollapseButton"] button')
+    if button.count():
+        page.locator('[data-testid="stSidebar"]').hover()
+        button.first.click(force=True)
+        page.wait_for_function("() => document.querySelector('[data-testid=stSidebar]')"
+                               ".getBoundingClientRect().right <= 1", timeout=10_000)  # fmt: skip
+        page.wait_for_timeout(600)  # the main area widens; plotly redraws at the new width
