@@ -255,10 +255,12 @@ def build_config(t: Translator, snap: str) -> tuple[config.ViTConfig, tuple[int,
 
 
 def sample_label(t: Translator, name: str) -> str:
-    """A photo's name, or a generated shape picture's class and seed."""
+    """A photo's name, or a generated shape picture's class and its number among that class's
+    pictures ("generated circle 2"; the file name holds the generator's seed)."""
     if name in SHAPE_SAMPLES:
-        kind, seed = name.removeprefix("shape_").rsplit("_", 1)
-        return t("sample_shape", kind=t(f"class_{kind}"), seed=seed)
+        kind, _seed = name.removeprefix("shape_").rsplit("_", 1)
+        same = [other for other in SHAPE_SAMPLES if other.removeprefix("shape_").rsplit("_", 1)[0] == kind]
+        return t("sample_shape", kind=t(f"class_{kind}"), n=same.index(name) + 1)
     return t(f"sample_{name}")
 
 

@@ -96,3 +96,15 @@ def test_no_text_or_control_overlaps_another(browser_page, app_url, width, lang,
             faults[where] = found
             page.screenshot(path=ARTIFACTS / f"overlap-{width}-{lang}-{presenter}-{where.replace('&', '-')}.png")
     assert not faults, faults
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_preset_and_the_trained_weights_read_whole_in_the_sidebar(browser_page, app_url, lang):
+    page = browser_page({"width": 1280, "height": 900})
+    faults = {}
+    for where in ("preset=vit_s16", "preset=vit_b16", "weights=shapes"):
+        page.goto(f"{app_url}/?lang={lang}&presenter=1&{where}")
+        wait_for_app(page)
+        if found := page.evaluate(CLIPPED):
+            faults[where] = found
+    assert not faults, faults
