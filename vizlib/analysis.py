@@ -347,3 +347,132 @@ def token_patch(
     P = trace_inputs.shape[-1] // patch_grid.shape[-1]
     window = trace_inputs[0, :, r * P : (r + 1) * P, c * P : (c + 1) * P]  # (C, P, P)
     return window, patch_grid[0, :, r, c]  # (C, P, P), (D,)
+
+
+# ---------------------------------------------------------------- inside the encoder
+
+
+@dataclass(frozen=True)
+class AttentionStep:
+    """One head's attention for one query token, every number of it (hs = D / nh, the head size).
+
+    ``weights`` equals row ``query`` of that head's attention matrix; ``out`` is that head's slice
+    of the attention output before ``proj`` (Vaswani et al. 2017, eq. 1; the ViT's MSA, eq. 2–3 of
+    Dosovitskiy et al. 2020)."""
+
+    block: int  # 0-based
+    head: int  # 0-based
+    query: int  # token index: 0 = CLS, 1 + r·Gw + c = patch (r, c)
+    x: torch.Tensor  # (T, D) the block's input after norm1, one row per token
+    q: torch.Tensor  # (hs,) the query token's query vector
+    k: torch.Tensor  # (T, hs) every token's key
+    v: torch.Tensor  # (T, hs) every token's value
+    scores: torch.Tensor  # (T,) q·k / √hs
+    weights: torch.Tensor  # (T,) softmax(scores), sums to 1
+    out: torch.Tensor  # (hs,) weights @ v
+
+
+def block_input(trace, block: int) -> torch.Tensor:
+    """The tokens that enter ``block`` (0-based), first image: ``trace.tokens`` for the first
+    block, else the previous block's output. Shape (T, D)."""
+    return (trace.tokens if block == 0 else trace.hidden_states[block - 1])[0]
+
+
+def attention_step(model, trace, block: int, head: int, query: int) -> AttentionStep:
+    """The arithmetic of one head for one query, recomputed from the block's input in ``trace``.
+
+    Needs no T×T matrix, so it works beyond ``FULL_ATTENTION_MAX`` tokens too. Indices are
+    0-based; an index out of range raises IndexError. Runs on the model's device, returns CPU
+    tensors.
+    """
+    depth, nh = len(model.blocks), model.cfg.num_heads
+    T = trace.tokens.shape[1]
+    if not (0 <= block < depth and 0 <= head < nh and 0 <= query < T):
+        raise IndexError(f"block {block}, head {head}, query {query} outside {depth} blocks, {nh} heads, {T} tokens")
+    blk = model.blocks[block]
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        x = blk.norm1(block_input(trace, block).to(device))  # (T, D)
+        D = x.shape[1]
+        hs = D // nh
+        qkv = blk.attn.qkv(x).reshape(T, 3, nh, hs)  # (T, 3, nh, hs): query, key, value of every head
+        q, k, v = qkv[query, 0, head], qkv[:, 1, head], qkv[:, 2, head]  # (hs,), (T, hs), (T, hs)
+        scores = (k @ q) * hs**-0.5  # (T,)
+        weights = scores.softmax(dim=-1)  # (T,)
+        out = weights @ v  # (hs,)
+    cpu = [t.cpu() for t in (x, q, k, v, scores, weights, out)]
+    return AttentionStep(block, head, query, *cpu)
+
+
+def logit_lens(model, trace) -> torch.Tensor:
+    """The CLS token after the embedding and after each block, read through the final LayerNorm
+    and the head, as class probabilities: (depth + 1, K), first image. The last row equals
+    ``softmax(trace.logits)``. (nostalgebraist 2020, "interpreting GPT: the logit lens"; the same
+    read-out applied to ViT by ViT-Explainer.) Raises ValueError for a model without a head."""
+    if model.cfg.num_classes == 0:
+        raise ValueError("the logit lens needs a classification head; this model has none")
+    device = next(model.parameters()).device
+    cls = torch.stack([trace.tokens[0, 0], *(h[0, 0] for h in trace.hidden_states)])  # (depth + 1, D)
+    with torch.inference_mode():
+        logits = model.head(model.norm(cls.to(device)))  # (depth + 1, K)
+    return logits.softmax(dim=-1).cpu()  # (depth + 1, K)
+
+
+def gae_relevance(model, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    """Class-specific relevance of each patch, (Gh, Gw), first image of ``x`` (B, C, H, W).
+
+    Chefer, Gur & Wolf, ICCV 2021, "Generic Attention-model Explainability for Interpreting
+    Bi-Modal and Encoder-Decoder Transformers" (arXiv 2103.15679), rule 5–6 for self-attention:
+    ``R = I`` (T × T); for each block in order ``Ā = mean_heads((∂y_t/∂A ⊙ A).clamp(min=0))`` and
+    ``R = R + Ā @ R``; the map is ``R[0, 1:]`` (CLS's row, the patches) on the grid. ``target`` is
+    a class index (default: the predicted class). The gradients flow through the attention
+    tensors ``forward_trace`` returns (no hooks); autograd is on only inside this function.
+    Needs the full T×T attention (T ≤ ``FULL_ATTENTION_MAX``), else ValueError.
+    """
+    Gh, Gw = model.cfg.grid
+    device = next(model.parameters()).device
+    with torch.enable_grad():
+        trace = model.forward_trace(x[:1].to(device))
+        if trace.attentions is None:
+            raise ValueError(f"relevance needs every attention matrix; {Gh * Gw + 1} tokens are too many")
+        for attention in trace.attentions:
+            attention.retain_grad()
+        logits = trace.logits[0]  # (K,)
+        cls = int(logits.argmax()) if target is None else int(target)
+        logits[cls].backward()
+        T = trace.tokens.shape[1]
+        relevance = torch.eye(T, device=device)  # (T, T)
+        for attention in trace.attentions:
+            weighted = (attention.grad * attention)[0].clamp(min=0).mean(dim=0)  # (T, T) Ā
+            relevance = relevance + weighted @ relevance  # (T, T)
+    model.zero_grad(set_to_none=True)
+    return relevance[0, 1:].detach().reshape(Gh, Gw).cpu()  # (Gh, Gw)
+
+
+def deletion_curve(model, x: torch.Tensor, order: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
+    """The probability of the class predicted on the whole picture as patches are deleted.
+
+    Chefer, Gur & Wolf, CVPR 2021 ("Transformer Interpretability Beyond Attention Visualization",
+    the positive perturbation test), in patches: for each fraction f, the first ⌊f·N⌋ patches of
+    ``order`` (flat indices r·Gw + c, most relevant first) are set to 0 in the normalised input —
+    the dataset's mean colour — and the model runs again. ``x`` (1, C, H, W); returns
+    (len(fractions),). A good map's curve falls fast: its area (``deletion_auc``) is small.
+    """
+    P = model.cfg.patch_size
+    Gh, Gw = model.cfg.grid
+    N = Gh * Gw
+    device = next(model.parameters()).device
+    x = x[:1].to(device)  # (1, C, H, W)
+    keep = torch.ones(len(fractions), N, device=device)  # (F, N) 1 = patch kept
+    for i, fraction in enumerate(fractions.tolist()):
+        keep[i, order[: int(fraction * N)]] = 0.0
+    mask = keep.reshape(-1, 1, Gh, Gw).repeat_interleave(P, dim=2).repeat_interleave(P, dim=3)  # (F, 1, H, W)
+    with torch.inference_mode():
+        predicted = int(model(x)[0].argmax())
+        probs = model(x * mask).softmax(dim=-1)[:, predicted]  # (F,)
+    return probs.cpu()
+
+
+def deletion_auc(fractions: torch.Tensor, curve: torch.Tensor) -> float:
+    """Area under a deletion curve over fractions 0 … 1 (trapezoids)."""
+    return float(torch.trapezoid(curve, fractions))
