@@ -16,7 +16,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from page import compute, link, ui
-from views import attention, downloads, embedding, lesson, paper, patches, predictions, proof, sidebar, summary
+from views import attention, downloads, embedding, encoder, lesson, paper, patches, predictions, proof, sidebar, summary
 from views import state as S
 from vizlib.i18n import Translator
 
@@ -25,7 +25,7 @@ VIEWS = {
     "patches": ("tab_patches", patches.draw),
     "embedding": ("tab_embedding", embedding.draw),
     "proof": ("tab_proof", proof.draw),
-    "attention": ("tab_attention", attention.draw),
+    "attention": ("tab_attention", lambda t, c: (attention.draw(t, c, inside=encoder.inside_head), encoder.draw(t, c))),
     "paper": ("tab_paper", paper.draw),
     "predictions": ("tab_output", predictions.draw),
 }
@@ -36,7 +36,7 @@ LESSON_SECTIONS = {
     "stride": lambda t, c: patches.animation(t, c, lesson=True),
     "proof": lambda t, c: proof.draw(t, c, lesson=True),
     "sequence": lambda t, c: embedding.sequence(t, c, lesson=True),
-    "attention": lambda t, c: attention.draw(t, c, compact=True),
+    "attention": lambda t, c: attention.draw(t, c, compact=True, inside=encoder.inside_head),
 }
 # Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
 PRESENTER_CSS = """<style>

@@ -309,3 +309,53 @@ def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False) 
     if presenter:
         return _figure((*key, "presenter"), lambda: overview_fig.presenter(build()))
     return _figure(key, build)
+
+
+# ---------------------------------------------------------------- inside the encoder
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _lens(run: tuple, _vit, _trace) -> torch.Tensor:
+    return analysis.logit_lens(_vit, _trace)
+
+
+def lens(c: Computed) -> torch.Tensor:
+    """``(depth + 1, K)`` class probabilities of the CLS token after the embedding and each block."""
+    return _lens(c.run, c.vit, c.trace)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _gae(run: tuple, target: int, _vit, _inputs: torch.Tensor) -> torch.Tensor:
+    return analysis.gae_relevance(_vit, _inputs, target)
+
+
+def gae(c: Computed, target: int) -> torch.Tensor:
+    """``(Gh, Gw)`` GAE relevance of each patch for class ``target``; needs the full matrices."""
+    return _gae(c.run, int(target), c.vit, c.trace.inputs)
+
+
+DELETION_FRACTIONS = torch.linspace(0, 1, 11)  # 0 %, 10 %, … 100 % of the patches deleted
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _deletion(run: tuple, _vit, _trace) -> dict[str, tuple[torch.Tensor, float]]:
+    predicted = int(_trace.logits[0].argmax())
+    maps = {
+        "gae": analysis.gae_relevance(_vit, _trace.inputs, predicted).flatten(),  # (N,)
+        "rollout": analysis.attention_rollout(_trace.attentions, "mean", 0.0)[0, 0, 1:],  # (N,)
+        "last_cls": _trace.attentions[-1][0, :, 0, 1:].mean(0),  # (N,) the last block's CLS row, heads averaged
+    }
+    N = maps["gae"].numel()
+    orders = {name: values.argsort(descending=True) for name, values in maps.items()}
+    orders["random"] = torch.randperm(N, generator=torch.Generator().manual_seed(0))
+    out = {}
+    for name, order in orders.items():
+        curve = analysis.deletion_curve(_vit, _trace.inputs, order, DELETION_FRACTIONS)  # (F,)
+        out[name] = (curve, analysis.deletion_auc(DELETION_FRACTIONS, curve))
+    return out
+
+
+def deletion(c: Computed) -> dict[str, tuple[torch.Tensor, float]]:
+    """The deletion test on this picture: {map: (curve over ``DELETION_FRACTIONS``, AUC)} for GAE
+    (the predicted class), rollout (mean fusion), the last block's CLS attention and a random order."""
+    return _deletion(c.run, c.vit, c.trace)

@@ -66,6 +66,14 @@ def presenter() -> bool:
     return bool(st.session_state.get("presenter"))
 
 
+def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:
+    """A class's name: translated for the shapes model, the checkpoint's own otherwise, "class i"
+    for random weights (``labels`` None)."""
+    if labels is None:
+        return t("class_name", i=i)
+    return t(f"class_{labels[i]}") if weights.startswith("shapes") else labels[i]
+
+
 def colours(t: Translator) -> dict[str, str]:
     """The words for the colours the figures draw the kernel window and the vector it writes in:
     green and red, or in presenter view orange and blue (``overview_fig.presenter`` swaps them).

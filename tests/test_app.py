@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -16,8 +17,9 @@ from vizlib.model import VisionTransformer
 APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # patch grid, stride animation, inspector (window, kernels, output), 3D view, PCA grid, token patch, token vector,
-# token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, Fig. 7 (filters, positions, distance)
-CHARTS = 17  # the 3D view is drawn on request (its toggle): 18 with it
+# token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, inside one head (vectors, maps),
+# logit lens, GAE beside rollout, Fig. 7 (filters, positions, distance)
+CHARTS = 21  # the 3D view and the deletion test are drawn on request (their toggles): 23 with one
 TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
 VIEWS = ["patches", "embedding", "proof", "attention", "paper", "predictions"]
 PATCH_CHARTS = 5  # the open view on a first visit: patch grid, animation, inspector (3)
@@ -218,11 +220,11 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     from page import compute
 
     compute.clear()
-    calls = []
+    calls, relevance = [], []
     original = VisionTransformer.forward_trace
 
-    def counting(self, x, *args, **kwargs):
-        calls.append(tuple(x.shape))
+    def counting(self, x, *args, **kwargs):  # the page's traces; GAE's own pass (with autograd) apart
+        (calls if not torch.is_grad_enabled() else relevance).append(tuple(x.shape))
         return original(self, x, *args, **kwargs)
 
     monkeypatch.setattr(VisionTransformer, "forward_trace", counting)
@@ -236,6 +238,7 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     at.number_input(key="w_q_r").set_value(1).run()
     assert not at.exception
     assert len(calls) == 1  # reruns, a language switch, a layer or query change reuse the cached trace
+    assert len(relevance) == 1  # GAE once for the predicted class, then cached
     at.number_input(key="w_patch_size").set_value(9).run()
     assert len(calls) == 2
 
@@ -308,7 +311,7 @@ def test_many_tokens_keep_only_the_rows_asked_for(at):
     at.number_input(key="w_patch_size").set_value(2).run()  # 81 → crop 80: 40 × 40 = 1,600 patches
     assert not at.exception and not at.error
     infos = " ".join(everywhere(at, lambda at: [i.value for i in at.info]))
-    assert infos.count("needs every full attention matrix") == 3  # raw matrix, rollout, mean distance
+    assert infos.count("needs every full attention matrix") == 4  # raw matrix, rollout, GAE, mean distance
     assert "3D view draws up to 1024" in infos and "drawn up to 256 patches" in infos
     assert len(animation(at)["frames"]) == 800  # every 2nd row of windows
     assert any("k = 2" in c.value for c in at.caption)
@@ -958,3 +961,27 @@ def test_no_figure_holds_a_colour_streamlit_replaces(at):
     ours = [{**spec, "layout": {k: v for k, v in spec["layout"].items() if k != "template"}} for spec in all_specs(at)]
     found = [m.group() for spec in ours for m in placeholders.finditer(json.dumps(spec))]  # not in Streamlit's own
     assert not found, found
+
+
+@needs_shapes
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_inside_the_encoder_on_the_trained_model(at, lang):
+    at.radio(key="w_lang").set_value(lang).run()
+    at.selectbox(key="w_weights").set_value("shapes").run()
+    open_view(at, "attention")
+    at.radio(key="w_q_kind").set_value("patch").run()
+    at.number_input(key="w_q_r").set_value(2).run()
+    names = {m.value for m in at.subheader}
+    assert len(names) >= 5 and not at.exception
+    check = next(c.value for c in at.caption if "|Δ|" in c.value)
+    assert re.search(r"\|Δ\| = \d\.\de-(0[6-9]|1\d)", check), check  # the recomputed head equals the map
+    box = at.selectbox(key="w_gae_class")
+    first = box.value
+    assert len(box.options) == 5
+    box.select_index(1).run()
+    assert not at.exception and at.selectbox(key="w_gae_class").value != first  # another class explained
+    at.toggle(key="w_deletion").set_value(True).run()
+    assert not at.exception
+    (deletion,) = [s for s in specs(at) if len(s.get("data", [])) == 4 and s["data"][0].get("mode") == "lines+markers"]
+    aucs = [float(trace["name"].rsplit(" ", 1)[1]) for trace in deletion["data"]]
+    assert all(0 <= a <= 1 for a in aucs) and len(aucs) == 4

@@ -7,6 +7,7 @@ All its controls (query, opacity, block, head, fusion, discard ratio) rerun only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
@@ -18,6 +19,7 @@ from vizlib import analysis, image, model
 from vizlib.figures import attention as attention_fig
 from vizlib.i18n import Translator
 
+Inside = Callable[[Translator, Computed, int, "int | str", int], None]
 MATRIX_MAX = 400  # most rows/columns of a raw attention matrix sent to the browser
 PICKER_HEIGHT = {False: 380, True: 330}  # px, in the explore view and in the lesson (its first screen)
 
@@ -72,8 +74,10 @@ def last_block(depth: int) -> None:
 
 
 @st.fragment
-def draw(t: Translator, c: Computed, compact: bool = False) -> None:
-    """Attention for a chosen query; ``compact`` (the lesson) leaves out the block × head grid and raw matrix."""
+def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | None = None) -> None:
+    """Attention for a chosen query; ``compact`` (the lesson) leaves out the block × head grid and raw matrix.
+    ``inside(t, c, block, head, query)`` draws more for the chosen block (1-based), head and query
+    inside this fragment, so that it follows them (the encoder's one-head arithmetic)."""
     cfg = c.cfg
     Gh, Gw = cfg.grid
     if not compact:
@@ -119,6 +123,8 @@ def draw(t: Translator, c: Computed, compact: bool = False) -> None:
         rollout(t, c, query, patch, alpha)
         if c.weights == S.RANDOM:
             st.caption(t("attn_random_note"))
+    if inside is not None:
+        inside(t, c, block, head, query)
     S.write_url()  # block, head and query travel in the share link
 
 

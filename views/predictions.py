@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from page import compute
+from page import compute, ui
 from page.compute import Computed
 from views.state import RANDOM, SHAPES
 from vizlib import analysis
@@ -19,7 +19,7 @@ def draw(t: Translator, c: Computed) -> None:
         st.info(t("no_head_note"))
         return
     rows = [
-        {t("label"): class_label(t, c.weights, labels, i), t("probability"): round(p, 4), t("logit"): round(z, 4)}
+        {t("label"): ui.class_label(t, c.weights, labels, i), t("probability"): round(p, 4), t("logit"): round(z, 4)}
         for i, p, z in analysis.top_k(c.trace.logits, TOP_K)
     ]
     st.dataframe(rows, hide_index=True)
@@ -27,10 +27,3 @@ def draw(t: Translator, c: Computed) -> None:
         st.caption(t("random_head_note", K=c.cfg.num_classes))
     elif c.weights.startswith(SHAPES):
         st.caption(t("shapes_head_note", n=len(labels)))
-
-
-def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:
-    """A class's name: translated for the shapes model, the checkpoint's own otherwise."""
-    if labels is None:
-        return t("class_name", i=i)
-    return t(f"class_{labels[i]}") if weights.startswith(SHAPES) else labels[i]

@@ -1,0 +1,98 @@
+"""View parts: inside the encoder. One head's arithmetic for the chosen block, head and query; the
+prediction block by block (logit lens); a class-specific relevance map (GAE) beside rollout, and
+the deletion test that checks whether a map found what the model uses.
+
+``inside_head`` runs inside the attention view's fragment (its block, head and query are the
+attention view's); ``draw`` is a fragment of its own (class and deletion-test controls).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from page import compute, ui
+from page.compute import Computed
+from views import state as S
+from vizlib import analysis, model
+from vizlib.figures import encoder as encoder_fig
+from vizlib.i18n import Translator
+
+TOP_K = 5  # classes in the lens chart and the class choice
+METHODS = ("gae", "rollout", "last_cls", "random")  # the deletion test's orders
+
+
+def inside_head(t: Translator, c: Computed, block: int, head, query: int) -> None:
+    """The arithmetic of one head (``head`` 0-based; "mean" shows head 1) for one query token:
+    x, q, each key's score and softmax weight, and the weighted sum of the values."""
+    cfg = c.cfg
+    h = 0 if head == "mean" else int(head)
+    step = analysis.attention_step(c.vit, c.trace, block - 1, h, query)
+    hs = cfg.embed_dim // cfg.num_heads
+    Gh, Gw = cfg.grid
+    st.subheader(t("enc_head_header"))
+    who = t("query_cls") if query == 0 else t("token_rc", r=(query - 1) // Gw, c=(query - 1) % Gw)
+    st.markdown(t("enc_head_explain", b=block, h=h + 1, q=who, hs=hs, D=cfg.embed_dim, T=cfg.num_patches + 1)
+                + (" " + t("enc_head_mean") if head == "mean" else ""))  # fmt: skip
+    key = (c.run, t.lang, block, h, query)
+    titles = [t("enc_vec_x", D=cfg.embed_dim), t("enc_vec_q", hs=hs), t("enc_vec_out", hs=hs)]
+    ui.cached_chart("head_vectors", key, lambda: encoder_fig.head_vectors_figure(
+        step.x[query].numpy(), step.q.numpy(), step.out.numpy(), titles))  # fmt: skip
+    patch = divmod(query - 1, Gw) if query else None
+    map_titles = [t("enc_scores", hs=hs), t("enc_weights")]
+    ui.cached_chart("head_maps", key, lambda: encoder_fig.head_maps_figure(
+        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, patch))  # fmt: skip
+    rows = c.trace.attentions[block - 1][0, h] if c.full else None  # (T, T)
+    if rows is not None:
+        diff = float((rows[query] - step.weights).abs().max())
+    else:
+        kept = c.trace.rows.index(query)
+        diff = float((c.trace.attention_rows[block - 1][0, h, kept] - step.weights).abs().max())
+    st.caption(t("enc_head_check", diff=f"{diff:.1e}", total=f"{float(step.weights.sum()):.6f}"))
+
+
+@st.fragment
+def draw(t: Translator, c: Computed) -> None:
+    """The logit lens, then GAE beside rollout with the deletion test (both need a head)."""
+    cfg = c.cfg
+    labels = compute.get_loaded(c.weights).labels if c.weights != S.RANDOM else None
+    st.subheader(t("enc_lens_header"))
+    if cfg.num_classes == 0:
+        st.info(t("enc_no_head"))
+        return
+    probs = compute.lens(c).numpy()  # (depth + 1, K)
+    top = [int(k) for k in np.argsort(-probs[-1])[:TOP_K]]
+    names = [ui.class_label(t, c.weights, labels, k) for k in top]
+    st.markdown(t("enc_lens_explain", depth=cfg.depth))
+    x_labels = [t("enc_lens_embed")] + [t("block_short", b=b + 1) for b in range(cfg.depth)]
+    ui.cached_chart("logit_lens", (c.run, t.lang), lambda: encoder_fig.lens_figure(
+        probs, top, names, x_labels, t("enc_lens_title", k=len(top)), top[0]))  # fmt: skip
+    if c.weights == S.RANDOM:
+        st.caption(t("enc_mechanism_only"))
+
+    st.subheader(t("enc_gae_header"))
+    st.markdown(t("enc_gae_explain"))
+    if not c.full:
+        st.info(t("needs_full", T=cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        return
+    if S.get("gae_class") not in top:
+        S.put("gae_class", top[0])
+    st.selectbox(t("enc_gae_class"), top, format_func=lambda k: names[top.index(k)], **S.bind("gae_class"))
+    target = int(S.get("gae_class"))
+    relevance = compute.gae(c, target).numpy()  # (Gh, Gw)
+    roll = analysis.rollout_map(compute.rollout(c, "mean", 0.0), 0, cfg.grid).numpy()  # (Gh, Gw)
+    titles = [t("enc_gae_title", cls=names[top.index(target)]), t("enc_rollout_title")]
+    ui.cached_chart("gae_map", (c.run, t.lang, target), lambda: encoder_fig.relevance_pair_figure(
+        c.pixels, [relevance, roll], cfg.patch_size, titles))  # fmt: skip
+
+    st.toggle(t("enc_del_toggle"), help=t("enc_del_help"), **S.bind("deletion"))
+    if not S.get("deletion"):
+        return
+    with st.spinner(t("computing")):
+        result = compute.deletion(c)
+    curves = {t(f"enc_m_{m}"): result[m][0].numpy() for m in METHODS}
+    aucs = {t(f"enc_m_{m}"): result[m][1] for m in METHODS}
+    fractions = compute.DELETION_FRACTIONS.numpy()
+    ui.cached_chart("deletion", (c.run, t.lang), lambda: encoder_fig.deletion_figure(
+        fractions, curves, aucs, t("enc_del_title"), t("enc_del_x"), t("enc_del_y")))  # fmt: skip
+    st.caption(t("enc_del_explain"))

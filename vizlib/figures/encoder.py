@@ -1,0 +1,147 @@
+"""Inside the encoder: one head's arithmetic for one query, the prediction block by block, and the
+deletion test of a relevance map.
+
+``head_vectors_figure``: the query token's input row x (D), its query q (hs) and the head's
+output (hs) as strips. ``head_maps_figure``: each key's score q·k/√hs and its softmax weight,
+CLS in its own cell beside the patch grid. ``lens_figure``: the logit lens (the CLS token read
+out after the embedding and after each block). ``deletion_figure``: the probability of the
+predicted class as the most relevant patches are replaced by the mean colour, one curve per map.
+
+Shape legend: T = N + 1 tokens (CLS first), Gh × Gw = N patches, D embedding dim, hs head size,
+K classes, L = depth + 1 read-outs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .common import wrap_at_colon
+
+LENS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe–Ito, one per class shown
+DELETION_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#777777")  # GAE, rollout, last-block CLS, random
+
+
+def _axes_off(fig: go.Figure) -> None:
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
+
+
+def head_vectors_figure(x_row: np.ndarray, q: np.ndarray, out: np.ndarray, titles: list[str]) -> go.Figure:
+    """Three strips, each on its own symmetric scale with hover values: x (D,), q (hs,), out (hs,)."""
+    fig = make_subplots(rows=3, cols=1, subplot_titles=titles, vertical_spacing=0.2)
+    for row, values in enumerate((x_row, q, out), start=1):
+        limit = float(np.abs(values).max()) or 1.0
+        fig.add_trace(
+            go.Heatmap(
+                z=values[None, :].astype(np.float32), colorscale="RdBu_r", zmin=-limit, zmax=limit, showscale=False,
+                hovertemplate="dim %{x}: %{z:.4f}<extra></extra>",
+            ),
+            row=row, col=1,
+        )  # fmt: skip
+    _axes_off(fig)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(margin=dict(l=0, r=0, t=26, b=0), height=200)
+    return fig
+
+
+def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, int], titles: list[str],
+                     query: tuple[int, int] | None) -> go.Figure:  # fmt: skip
+    """Scores (T,) and weights (T,) over the keys: CLS (key 0) in a cell of its own at the left of
+    each, the patches on the Gh×Gw grid; ``query`` (r, c) outlined, None for the CLS query.
+    Each map has its own colour bar with its numbers."""
+    Gh, Gw = grid
+    fig = make_subplots(rows=1, cols=4, column_widths=[0.06, 0.44, 0.06, 0.44], horizontal_spacing=0.02,
+                        subplot_titles=["CLS", titles[0], "CLS", titles[1]])  # fmt: skip
+    for i, (values, scale) in enumerate(((scores, "RdBu_r"), (weights, "Viridis"))):
+        lo, hi = (float(values.min()), float(values.max()))
+        if scale == "RdBu_r":
+            lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+        cls_col, grid_col = 2 * i + 1, 2 * i + 2
+        common = dict(colorscale=scale, zmin=lo, zmax=hi)
+        fig.add_trace(go.Heatmap(z=[[float(values[0])]], showscale=False, hovertemplate="CLS: %{z:.4f}<extra></extra>",
+                                 **common), row=1, col=cls_col)  # fmt: skip
+        right = fig.layout[f"xaxis{grid_col}"].domain[1]
+        fig.add_trace(
+            go.Heatmap(
+                z=values[1:].reshape(Gh, Gw).astype(np.float32), hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>",
+                colorbar=dict(x=right + 0.005, xanchor="left", thickness=8, len=0.8, tickfont=dict(size=10)), **common,
+            ),
+            row=1, col=grid_col,
+        )  # fmt: skip
+        if query is not None:
+            r, c = query
+            outline = dict(color="#00c853", width=3)
+            fig.add_shape(
+                type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=outline, row=1, col=grid_col
+            )
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{grid_col}", row=1, col=grid_col)
+        fig.update_yaxes(scaleanchor=f"x{cls_col}", row=1, col=cls_col)  # CLS: one square cell
+    _axes_off(fig)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(margin=dict(l=0, r=40, t=30, b=0), height=300)
+    return fig
+
+
+def lens_figure(probs: np.ndarray, classes: list[int], names: list[str], x_labels: list[str], title: str,
+                predicted: int) -> go.Figure:  # fmt: skip
+    """The probability (L, K) of each class in ``classes`` after each read-out, one line each;
+    the predicted class's last point ringed."""
+    fig = go.Figure()
+    for colour, k, name in zip(LENS_COLOURS, classes, names, strict=False):
+        hover = "%{x}: %{y:.3f}<extra>" + name + "</extra>"
+        fig.add_trace(go.Scatter(x=x_labels, y=probs[:, k], mode="lines+markers", name=name,
+                                 line=dict(color=colour, width=2), hovertemplate=hover))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[x_labels[-1]], y=[probs[-1, predicted]], mode="markers", showlegend=False,
+                             marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(color="#000", width=2)),
+                             hoverinfo="skip"))  # fmt: skip
+    fig.update_yaxes(range=[0, 1.02], fixedrange=True, title=None)
+    fig.update_xaxes(fixedrange=True)
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), margin=dict(l=0, r=0, t=36, b=0), height=320,
+                      legend=dict(orientation="h", y=-0.18), plot_bgcolor="white")  # fmt: skip
+    return fig
+
+
+def deletion_figure(fractions: np.ndarray, curves: dict[str, np.ndarray], aucs: dict[str, float], title: str,
+                    x_title: str, y_title: str) -> go.Figure:  # fmt: skip
+    """One curve per map (its AUC in the legend): probability of the predicted class against the
+    share of patches deleted, most relevant first."""
+    fig = go.Figure()
+    for colour, (name, curve) in zip(DELETION_COLOURS, curves.items(), strict=False):
+        line = dict(color=colour, width=2, dash="dot" if colour == DELETION_COLOURS[-1] else None)
+        fig.add_trace(go.Scatter(x=fractions, y=curve, mode="lines+markers", name=f"{name} · AUC {aucs[name]:.3f}",
+                                 line=line))  # fmt: skip
+    fig.update_xaxes(range=[0, 1], title=x_title, fixedrange=True, tickformat=".0%")
+    fig.update_yaxes(range=[0, 1.02], title=y_title, fixedrange=True)
+    fig.update_layout(title=dict(text=wrap_at_colon(title), font=dict(size=13)), margin=dict(l=0, r=0, t=50, b=0),
+                      height=340, legend=dict(x=1, xanchor="right", y=1), plot_bgcolor="white")  # fmt: skip
+    return fig
+
+
+def relevance_pair_figure(pixels: np.ndarray, maps: list[np.ndarray], patch_size: int, titles: list[str],
+                          opacity: float = 0.6) -> go.Figure:  # fmt: skip
+    """Two (Gh, Gw) maps over the picture (H, W, 3) side by side, each from its own min to max with
+    its own colour bar (their scales differ: GAE's relevance and rollout's weights)."""
+    from .attention import INFERNO  # the colour scale of every attention map on the page
+
+    H, W = pixels.shape[:2]
+    P = patch_size
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.12)
+    for col, values in enumerate(maps, start=1):
+        right = fig.layout[f"xaxis{col}"].domain[1]
+        fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=1, col=col)
+        fig.add_trace(
+            go.Heatmap(
+                z=values.astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale=INFERNO, opacity=opacity,
+                zmin=float(values.min()), zmax=float(values.max()), hovertemplate="%{z:.4f}<extra></extra>",
+                colorbar=dict(x=right + 0.01, xanchor="left", thickness=10, len=0.9),
+            ),
+            row=1, col=col,
+        )  # fmt: skip
+        fig.update_xaxes(range=[0, W], constrain="domain", constraintoward="right", row=1, col=col)
+        fig.update_yaxes(range=[H, 0], scaleanchor=f"x{col}", constrain="domain", row=1, col=col)
+    _axes_off(fig)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=380, plot_bgcolor="white")
+    return fig
