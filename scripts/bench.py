@@ -2,6 +2,8 @@
 
 - forward-pass time (median of repeated runs, with attention weights kept) for each preset;
 - ours (explicit softmax, weights kept) against SDPA and transformers' ViT eager, same weights;
+- inside the encoder: GAE's time beside a forward pass; the deletion test's AUCs on 200 held-out
+  shapes pictures (``scripts/deletion_test.py``);
 - the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
 - the downloads: the stride GIF's size and build time, an animation as offline HTML;
 - peak memory (VmHWM, a fresh process each) and time of ViT-S widths at P = 16, 8, 4, 2 on 224 px;
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scripts import deletion_test
 from vizlib import analysis
 from vizlib.config import ViTConfig
 from vizlib.figures.patches import stride_animation
@@ -258,6 +261,8 @@ def main() -> None:
         times = time_forward(ViTConfig(**kwargs), args.device, args.repeats)
         print(f"| {name} | {statistics.median(times) * 1e3:.1f} | {min(times) * 1e3:.1f} |")
     attention_paths(args.repeats)
+    deletion_test.gae_times(args.repeats)
+    deletion_test.deletion_table(200)
     animation_sizes()
     download_sizes()
     memory()
