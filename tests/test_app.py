@@ -985,3 +985,18 @@ def test_inside_the_encoder_on_the_trained_model(at, lang):
     (deletion,) = [s for s in specs(at) if len(s.get("data", [])) == 4 and s["data"][0].get("mode") == "lines+markers"]
     aucs = [float(trace["name"].rsplit(" ", 1)[1]) for trace in deletion["data"]]
     assert all(0 <= a <= 1 for a in aucs) and len(aucs) == 4
+
+
+def test_inside_the_encoder_on_an_upload_with_random_weights(at):
+    upload(at, "stripes.png", gradient_png())
+    at.number_input(key="w_patch_size").set_value(9).run()  # a 9×9 grid, 82 tokens
+    open_view(at, "attention")
+    assert not at.exception and not at.error
+    heads = [m.value for m in at.subheader]
+    assert {"Inside one head", "Block by block: the logit lens", "Which patches made the class: GAE beside rollout"} \
+        <= set(heads)  # fmt: skip
+    assert any("mechanism only" in c.value for c in at.caption)  # random weights: said, not hidden
+    gae = [s for s in specs(at) if len(s["data"]) == 4 and s["data"][1].get("type") == "heatmap"
+           and s["data"][0].get("type") == "image"]  # fmt: skip
+    z = gae[0]["data"][1]["z"]  # plotly sends arrays as {"dtype", "bdata", "shape"}
+    assert len(gae) == 1 and tuple(int(n) for n in str(z["shape"]).split(",")) == (9, 9)
