@@ -1000,3 +1000,17 @@ def test_inside_the_encoder_on_an_upload_with_random_weights(at):
            and s["data"][0].get("type") == "image"]  # fmt: skip
     z = gae[0]["data"][1]["z"]  # plotly sends arrays as {"dtype", "bdata", "shape"}
     assert len(gae) == 1 and tuple(int(n) for n in str(z["shape"]).split(",")) == (9, 9)
+
+
+def test_gae_on_a_large_model_runs_when_asked(monkeypatch):
+    """ViT-B/16 at 224 px: opening the Attention view does not pay for a backward pass."""
+    from views import encoder
+
+    calls = []
+    monkeypatch.setattr(encoder.compute, "gae", lambda c, target: calls.append(target) or torch.zeros(c.cfg.grid))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.selectbox(key="w_preset").set_value("vit_b16").run()
+    open_view(at, "attention")
+    assert not at.exception and calls == [] and not at.toggle(key="w_gae_on").value
+    at.toggle(key="w_gae_on").set_value(True).run()
+    assert not at.exception and len(calls) == 1

@@ -20,6 +20,10 @@ from vizlib.i18n import Translator
 
 TOP_K = 5  # classes in the lens chart and the class choice
 METHODS = ("gae", "rollout", "last_cls", "random")  # the deletion test's orders
+# GAE is one forward and one backward pass with every attention map kept, ~3-4× a forward pass:
+# drawn with the view up to this depth·T·D (ViT-S/16 at 224 px: 0.9 M), on request above (ViT-B/16),
+# so that opening the Attention view costs a class server no more than it must.
+GAE_AUTO_MAX = 1_000_000
 
 
 def inside_head(t: Translator, c: Computed, block: int, head, query: int) -> None:
@@ -75,6 +79,10 @@ def draw(t: Translator, c: Computed) -> None:
     if not c.full:
         st.info(t("needs_full", T=cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
         return
+    if cfg.depth * (cfg.num_patches + 1) * cfg.embed_dim > GAE_AUTO_MAX:
+        st.toggle(t("enc_gae_toggle"), help=t("enc_gae_toggle_help", depth=cfg.depth), **S.bind("gae_on"))
+        if not S.get("gae_on"):
+            return
     if S.get("gae_class") not in top:
         S.put("gae_class", top[0])
     st.selectbox(t("enc_gae_class"), top, format_func=lambda k: names[top.index(k)], **S.bind("gae_class"))
