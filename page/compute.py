@@ -359,3 +359,13 @@ def deletion(c: Computed) -> dict[str, tuple[torch.Tensor, float]]:
     """The deletion test on this picture: {map: (curve over ``DELETION_FRACTIONS``, AUC)} for GAE
     (the predicted class), rollout (mean fusion), the last block's CLS attention and a random order."""
     return _deletion(c.run, c.vit, c.trace)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _token_norms(run: tuple, _trace) -> torch.Tensor:
+    return analysis.token_norms(_trace)
+
+
+def token_norms(c: Computed) -> torch.Tensor:
+    """``(depth + 1, T)`` the norm of every token after the embedding and after each block."""
+    return _token_norms(c.run, c.trace)

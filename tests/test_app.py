@@ -18,8 +18,8 @@ APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # patch grid, stride animation, inspector (window, kernels, output), 3D view, PCA grid, token patch, token vector,
 # token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, inside one head (vectors, maps),
-# logit lens, GAE beside rollout, Fig. 7 (filters, positions, distance)
-CHARTS = 21  # the 3D view and the deletion test are drawn on request (their toggles): 23 with one
+# token norms, logit lens, GAE beside rollout, Fig. 7 (filters, positions, distance)
+CHARTS = 22  # the 3D view and the deletion test are drawn on request (their toggles): 23 with one
 TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
 VIEWS = ["patches", "embedding", "proof", "attention", "paper", "predictions"]
 PATCH_CHARTS = 5  # the open view on a first visit: patch grid, animation, inspector (3)
@@ -973,6 +973,9 @@ def test_inside_the_encoder_on_the_trained_model(at, lang):
     at.number_input(key="w_q_r").set_value(2).run()
     names = {m.value for m in at.subheader}
     assert len(names) >= 5 and not at.exception
+    ratio = next(c.value for c in at.caption if "Darcet" in c.value)  # the token norms' longest / median
+    at.slider(key="w_norm_block").set_value(1).run()  # the map after block 1
+    assert not at.exception and next(c.value for c in at.caption if "Darcet" in c.value) != ratio
     check = next(c.value for c in at.caption if "|Δ|" in c.value)
     assert re.search(r"\|Δ\| = \d\.\de-(0[6-9]|1\d)", check), check  # the recomputed head equals the map
     box = at.selectbox(key="w_gae_class")
@@ -982,7 +985,7 @@ def test_inside_the_encoder_on_the_trained_model(at, lang):
     assert not at.exception and at.selectbox(key="w_gae_class").value != first  # another class explained
     at.toggle(key="w_deletion").set_value(True).run()
     assert not at.exception
-    (deletion,) = [s for s in specs(at) if len(s.get("data", [])) == 4 and s["data"][0].get("mode") == "lines+markers"]
+    (deletion,) = [s for s in specs(at) if all("AUC" in str(trace.get("name")) for trace in s.get("data", [None]))]
     aucs = [float(trace["name"].rsplit(" ", 1)[1]) for trace in deletion["data"]]
     assert all(0 <= a <= 1 for a in aucs) and len(aucs) == 4
 

@@ -125,3 +125,15 @@ def test_the_deletion_curve_runs_from_the_whole_picture_to_the_mean_picture():
     torch.testing.assert_close(curve[-1], blank, **TOL)
     torch.testing.assert_close(curve[2], middle, **TOL)
     assert analysis.deletion_auc(fractions, torch.ones(5)) == pytest.approx(1.0)
+
+
+def test_token_norms_are_the_length_of_every_token_after_each_block():
+    cfg = ViTConfig(img_size=(32, 48), patch_size=8, embed_dim=24, depth=3, num_heads=3)
+    vit = VisionTransformer(cfg).eval()
+    with torch.no_grad():
+        trace = vit.forward_trace(torch.randn(1, 3, 32, 48))
+    norms = analysis.token_norms(trace)
+    assert norms.shape == (cfg.depth + 1, cfg.num_patches + 1)
+    by_hand = [sum(float(v) ** 2 for v in trace.hidden_states[1][0, 5]) ** 0.5, float(trace.tokens[0, 0].norm())]
+    assert norms[2, 5].item() == pytest.approx(by_hand[0], rel=1e-5)  # after block 2, token 5
+    assert norms[0, 0].item() == pytest.approx(by_hand[1], rel=1e-5)  # CLS entering the encoder

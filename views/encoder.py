@@ -55,9 +55,32 @@ def inside_head(t: Translator, c: Computed, block: int, head, query: int) -> Non
     st.caption(t("enc_head_check", diff=f"{diff:.1e}", total=f"{float(step.weights.sum()):.6f}"))
 
 
+def token_norms(t: Translator, c: Computed) -> None:
+    """‖h‖ of every token block by block, and the patches' norms on the grid for a chosen block."""
+    cfg = c.cfg
+    st.subheader(t("enc_norms_header"))
+    st.markdown(t("enc_norms_explain"))
+    norms = compute.token_norms(c).numpy()  # (depth + 1, T)
+    last = cfg.depth
+    shown = min(int(S.get("norm_block") if S.get("norm_block") is not None else last), last)
+    slider = S.bind("norm_block")
+    st.session_state[slider["key"]] = shown
+    st.slider(t("enc_norms_block"), 0, max(last, 1), help=t("enc_norms_block_help"), **slider)
+    x_labels = [t("enc_lens_embed")] + [t("block_short", b=b + 1) for b in range(cfg.depth)]
+    where = x_labels[shown]
+    names = {"prefix0": "CLS", "median": t("enc_norms_median"), "max": t("enc_norms_max"),
+             "map": t("enc_norms_map", where=where)}  # fmt: skip
+    ui.cached_chart("token_norms", (c.run, t.lang, shown), lambda: encoder_fig.token_norms_figure(
+        norms, 1, cfg.grid, shown, names, x_labels))  # fmt: skip
+    ratio = float(norms[shown, 1:].max() / max(np.median(norms[shown, 1:]), 1e-12))
+    st.caption(t("enc_norms_ratio", where=where, ratio=f"{ratio:.1f}"))
+
+
 @st.fragment
 def draw(t: Translator, c: Computed) -> None:
-    """The logit lens, then GAE beside rollout with the deletion test (both need a head)."""
+    """The logit lens, then GAE beside rollout with the deletion test (both need a head), then
+    the token norms."""
+    token_norms(t, c)
     cfg = c.cfg
     labels = compute.get_loaded(c.weights).labels if c.weights != S.RANDOM else None
     st.subheader(t("enc_lens_header"))

@@ -476,3 +476,12 @@ def deletion_curve(model, x: torch.Tensor, order: torch.Tensor, fractions: torch
 def deletion_auc(fractions: torch.Tensor, curve: torch.Tensor) -> float:
     """Area under a deletion curve over fractions 0 … 1 (trapezoids)."""
     return float(torch.trapezoid(curve, fractions))
+
+
+def token_norms(trace) -> torch.Tensor:
+    """‖h‖ (L2) of every token after the embedding and after each block, first image:
+    (depth + 1, T), prefix tokens first (CLS at 0). Darcet et al. 2024 ("Vision Transformers Need
+    Registers", ICLR) found that large ViTs turn a few background patches into tokens with about
+    ten times the others' norm; this is where they show."""
+    states = torch.stack([trace.tokens[0], *(h[0] for h in trace.hidden_states)])  # (depth + 1, T, D)
+    return states.float().norm(dim=-1)  # (depth + 1, T)

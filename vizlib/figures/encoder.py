@@ -145,3 +145,39 @@ def relevance_pair_figure(pixels: np.ndarray, maps: list[np.ndarray], patch_size
     fig.update_annotations(font_size=13)
     fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=380, plot_bgcolor="white")
     return fig
+
+
+def token_norms_figure(norms: np.ndarray, prefix: int, grid: tuple[int, int], block: int, names: dict[str, str],
+                       x_labels: list[str]) -> go.Figure:  # fmt: skip
+    """Left: the norm (L, T) of the prefix tokens and the patches' median and largest after each
+    read-out. Right: the patches' norms after read-out ``block`` on the Gh×Gw grid, on their own
+    scale with a colour bar. ``names``: ``prefix`` names (one per prefix token, in order) and the
+    keys "median", "max", "map" (the map's title)."""
+    Gh, Gw = grid
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.08,
+                        subplot_titles=["", names["map"]])  # fmt: skip
+    patches = norms[:, prefix:]  # (L, N)
+    lines = [(names[f"prefix{i}"], norms[:, i], LENS_COLOURS[i % len(LENS_COLOURS)], None) for i in range(prefix)]
+    lines += [(names["median"], np.median(patches, axis=1), "#555555", None),
+              (names["max"], patches.max(axis=1), "#D55E00", "dot")]  # fmt: skip
+    for name, values, colour, dash in lines:
+        fig.add_trace(go.Scatter(x=x_labels, y=values, mode="lines+markers", name=name,
+                                 line=dict(color=colour, width=2, dash=dash)), row=1, col=1)  # fmt: skip
+    right = fig.layout["xaxis2"].domain[1]
+    fig.add_trace(
+        go.Heatmap(
+            z=patches[block].reshape(Gh, Gw).astype(np.float32), colorscale="Viridis",
+            hovertemplate="(%{y}, %{x}): ‖h‖ = %{z:.2f}<extra></extra>",
+            colorbar=dict(x=right + 0.01, xanchor="left", thickness=10, len=0.9),
+        ),
+        row=1, col=2,
+    )  # fmt: skip
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, row=1, col=2)
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, autorange="reversed",
+                     scaleanchor="x2", row=1, col=2)  # fmt: skip
+    fig.update_xaxes(fixedrange=True)
+    fig.update_yaxes(fixedrange=True, rangemode="tozero", row=1, col=1)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=340, plot_bgcolor="white",
+                      legend=dict(orientation="h", y=-0.15, x=0))  # fmt: skip
+    return fig
