@@ -25,7 +25,10 @@ VIEWS = {
     "patches": ("tab_patches", patches.draw),
     "embedding": ("tab_embedding", embedding.draw),
     "proof": ("tab_proof", proof.draw),
-    "attention": ("tab_attention", lambda t, c: (attention.draw(t, c, inside=encoder.inside_head), encoder.draw(t, c))),
+    "attention": (
+        "tab_attention",
+        lambda t, c: (attention.draw(t, c, inside=encoder.inside_head_on_request), encoder.draw(t, c)),
+    ),
     "paper": ("tab_paper", paper.draw),
     "predictions": ("tab_output", predictions.draw),
 }

@@ -17,9 +17,8 @@ from vizlib.model import VisionTransformer
 APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # patch grid, stride animation, inspector (window, kernels, output), 3D view, PCA grid, token patch, token vector,
-# token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, inside one head (vectors, maps),
-# token norms, logit lens, GAE beside rollout, Fig. 7 (filters, positions, distance)
-CHARTS = 22  # the 3D view and the deletion test are drawn on request (their toggles): 23 with one
+# token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, Fig. 7 (filters, positions, distance)
+CHARTS = 17  # drawn on request (toggles): the 3D view, one head's arithmetic, the encoder's inside
 TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
 VIEWS = ["patches", "embedding", "proof", "attention", "paper", "predictions"]
 PATCH_CHARTS = 5  # the open view on a first visit: patch grid, animation, inspector (3)
@@ -238,7 +237,7 @@ def test_a_rerun_with_nothing_changed_does_no_forward_pass(monkeypatch):
     at.number_input(key="w_q_r").set_value(1).run()
     assert not at.exception
     assert len(calls) == 1  # reruns, a language switch, a layer or query change reuse the cached trace
-    assert len(relevance) == 1  # GAE once for the predicted class, then cached
+    assert relevance == []  # GAE runs only when the encoder's inside is asked for
     at.number_input(key="w_patch_size").set_value(9).run()
     assert len(calls) == 2
 
@@ -311,7 +310,7 @@ def test_many_tokens_keep_only_the_rows_asked_for(at):
     at.number_input(key="w_patch_size").set_value(2).run()  # 81 → crop 80: 40 × 40 = 1,600 patches
     assert not at.exception and not at.error
     infos = " ".join(everywhere(at, lambda at: [i.value for i in at.info]))
-    assert infos.count("needs every full attention matrix") == 4  # raw matrix, rollout, GAE, mean distance
+    assert infos.count("needs every full attention matrix") == 3  # raw matrix, rollout, mean distance
     assert "3D view draws up to 1024" in infos and "drawn up to 256 patches" in infos
     assert len(animation(at)["frames"]) == 800  # every 2nd row of windows
     assert any("k = 2" in c.value for c in at.caption)
@@ -969,6 +968,10 @@ def test_inside_the_encoder_on_the_trained_model(at, lang):
     at.radio(key="w_lang").set_value(lang).run()
     at.selectbox(key="w_weights").set_value("shapes").run()
     open_view(at, "attention")
+    assert len(specs(at)) == 4  # on request only: query picker, layer × head grid, raw matrix, rollout
+    at.toggle(key="w_head_step").set_value(True).run()
+    at.toggle(key="w_encoder").set_value(True).run()
+    assert len(specs(at)) == 4 + 2 + 3  # one head (vectors, maps); token norms, logit lens, GAE beside rollout
     at.radio(key="w_q_kind").set_value("patch").run()
     at.number_input(key="w_q_r").set_value(2).run()
     names = {m.value for m in at.subheader}
@@ -994,6 +997,8 @@ def test_inside_the_encoder_on_an_upload_with_random_weights(at):
     upload(at, "stripes.png", gradient_png())
     at.number_input(key="w_patch_size").set_value(9).run()  # a 9×9 grid, 82 tokens
     open_view(at, "attention")
+    at.toggle(key="w_head_step").set_value(True).run()
+    at.toggle(key="w_encoder").set_value(True).run()
     assert not at.exception and not at.error
     heads = [m.value for m in at.subheader]
     assert {"Inside one head", "Block by block: the logit lens", "Which patches made the class: GAE beside rollout"} \
@@ -1014,6 +1019,7 @@ def test_gae_on_a_large_model_runs_when_asked(monkeypatch):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.selectbox(key="w_preset").set_value("vit_b16").run()
     open_view(at, "attention")
+    at.toggle(key="w_encoder").set_value(True).run()
     assert not at.exception and calls == [] and not at.toggle(key="w_gae_on").value
     at.toggle(key="w_gae_on").set_value(True).run()
     assert not at.exception and len(calls) == 1

@@ -26,7 +26,16 @@ METHODS = ("gae", "rollout", "last_cls", "random")  # the deletion test's orders
 GAE_AUTO_MAX = 1_000_000
 
 
-def inside_head(t: Translator, c: Computed, block: int, head, query: int) -> None:
+def inside_head_on_request(t: Translator, c: Computed, block: int, head, query: int) -> None:
+    """``inside_head`` behind a toggle (the explore view): each block, head or query change would
+    otherwise build its two figures too."""
+    st.subheader(t("enc_head_header"))
+    st.toggle(t("enc_head_toggle"), **S.bind("head_step"))
+    if S.get("head_step"):
+        inside_head(t, c, block, head, query, heading=False)
+
+
+def inside_head(t: Translator, c: Computed, block: int, head, query: int, heading: bool = True) -> None:
     """The arithmetic of one head (``head`` 0-based; "mean" shows head 1) for one query token:
     x, q, each key's score and softmax weight, and the weighted sum of the values."""
     cfg = c.cfg
@@ -34,7 +43,8 @@ def inside_head(t: Translator, c: Computed, block: int, head, query: int) -> Non
     step = analysis.attention_step(c.vit, c.trace, block - 1, h, query)
     hs = cfg.embed_dim // cfg.num_heads
     Gh, Gw = cfg.grid
-    st.subheader(t("enc_head_header"))
+    if heading:
+        st.subheader(t("enc_head_header"))
     who = t("query_cls") if query == 0 else t("token_rc", r=(query - 1) // Gw, c=(query - 1) % Gw)
     st.markdown(t("enc_head_explain", b=block, h=h + 1, q=who, hs=hs, D=cfg.embed_dim, T=cfg.num_patches + 1)
                 + (" " + t("enc_head_mean") if head == "mean" else ""))  # fmt: skip
@@ -78,8 +88,13 @@ def token_norms(t: Translator, c: Computed) -> None:
 
 @st.fragment
 def draw(t: Translator, c: Computed) -> None:
-    """The logit lens, then GAE beside rollout with the deletion test (both need a head), then
-    the token norms."""
+    """On request (its toggle): the token norms, the logit lens, then GAE beside rollout with the
+    deletion test (both need a head). Drawn with the view they would make opening it and every
+    new run cost several figures more."""
+    st.subheader(t("enc_more_header"))
+    st.toggle(t("enc_more_toggle"), help=t("enc_more_help"), **S.bind("encoder"))
+    if not S.get("encoder"):
+        return
     token_norms(t, c)
     cfg = c.cfg
     labels = compute.get_loaded(c.weights).labels if c.weights != S.RANDOM else None

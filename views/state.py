@@ -59,7 +59,9 @@ CHOICES: dict[str, object] = {
     "fit_policy": "center_crop", "snap": "crop", "device": None,
     "step": 1, "cube3d": False, "tok_r": 0, "tok_c": 0,  # patches: inspected step, 3D view; embedding: token
     "q_kind": "cls", "q_r": 0, "q_c": 0, "opacity": 0.6, "layer": None, "head": "mean", "fusion": "mean",
-    "discard": 0.0, "dl_figure": None, "gae_class": None, "gae_on": False, "deletion": False, "norm_block": None,
+    "discard": 0.0, "dl_figure": None,
+    # inside the encoder (drawn on request): one head's arithmetic; token norms, logit lens, GAE, deletion test
+    "head_step": False, "encoder": False, "norm_block": None, "gae_class": None, "gae_on": False, "deletion": False,
 }  # fmt: skip
 
 

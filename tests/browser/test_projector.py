@@ -91,6 +91,12 @@ def test_no_text_or_control_overlaps_another(browser_page, app_url, width, lang,
     for where in PAGES:
         page.goto(f"{app_url}/?lang={lang}&presenter={presenter}&{where}")
         wait_for_app(page)
+        if where == "view=attention":  # the parts drawn on request too: one head's arithmetic, the encoder's inside
+            for k in range(2):
+                page.locator('[data-testid="stMain"] [data-testid="stCheckbox"] label').nth(k).click()
+                page.wait_for_timeout(1500)
+                wait_for_app(page)
+            page.get_by_text("Darcet", exact=False).first.wait_for(timeout=60_000)
         page.wait_for_timeout(800)  # plotly lays out its titles and buttons after the first paint
         if found := page.evaluate(OVERLAPS) + page.evaluate(CLIPPED):
             faults[where] = found
