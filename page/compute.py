@@ -338,18 +338,9 @@ DELETION_FRACTIONS = torch.linspace(0, 1, 11)  # 0 %, 10 %, … 100 % of the pat
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _deletion(run: tuple, _vit, _trace) -> dict[str, tuple[torch.Tensor, float]]:
-    predicted = int(_trace.logits[0].argmax())
-    maps = {
-        "gae": analysis.gae_relevance(_vit, _trace.inputs, predicted).flatten(),  # (N,)
-        "rollout": analysis.attention_rollout(_trace.attentions, "mean", 0.0)[0, 0, 1:],  # (N,)
-        "last_cls": _trace.attentions[-1][0, :, 0, 1:].mean(0),  # (N,) the last block's CLS row, heads averaged
-    }
-    N = maps["gae"].numel()
-    orders = {name: values.argsort(descending=True) for name, values in maps.items()}
-    orders["random"] = torch.randperm(N, generator=torch.Generator().manual_seed(0))
+def _deletion(run: tuple, _vit, _trace, _relevance: torch.Tensor) -> dict[str, tuple[torch.Tensor, float]]:
     out = {}
-    for name, order in orders.items():
+    for name, order in analysis.deletion_orders(_trace, _relevance).items():
         curve = analysis.deletion_curve(_vit, _trace.inputs, order, DELETION_FRACTIONS)  # (F,)
         out[name] = (curve, analysis.deletion_auc(DELETION_FRACTIONS, curve))
     return out
@@ -358,7 +349,8 @@ def _deletion(run: tuple, _vit, _trace) -> dict[str, tuple[torch.Tensor, float]]
 def deletion(c: Computed) -> dict[str, tuple[torch.Tensor, float]]:
     """The deletion test on this picture: {map: (curve over ``DELETION_FRACTIONS``, AUC)} for GAE
     (the predicted class), rollout (mean fusion), the last block's CLS attention and a random order."""
-    return _deletion(c.run, c.vit, c.trace)
+    predicted = int(c.trace.logits[0].argmax())
+    return _deletion(c.run, c.vit, c.trace, gae(c, predicted))  # GAE from its own cache, not run again
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from page import compute
+from views import state as S
 from vizlib.i18n import Translator
 
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
@@ -71,7 +72,7 @@ def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -
     for random weights (``labels`` None)."""
     if labels is None:
         return t("class_name", i=i)
-    return t(f"class_{labels[i]}") if weights.startswith("shapes") else labels[i]
+    return t(f"class_{labels[i]}") if weights.startswith(S.SHAPES) else labels[i]
 
 
 def colours(t: Translator) -> dict[str, str]:

@@ -32,17 +32,11 @@ METHODS = ("GAE", "rollout", "last-block CLS attention", "random")
 
 
 def orders(vit: VisionTransformer, x: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
-    """Each method's patch order, most relevant first, flat indices (N,)."""
+    """Each method's patch order, most relevant first, by the table's names."""
     with torch.inference_mode():
         trace = vit.forward_trace(x)
-    maps = {
-        "GAE": analysis.gae_relevance(vit, x).flatten(),
-        "rollout": analysis.attention_rollout(trace.attentions, "mean", 0.0)[0, 0, 1:],
-        "last-block CLS attention": trace.attentions[-1][0, :, 0, 1:].mean(0),
-    }
-    out = {name: values.argsort(descending=True) for name, values in maps.items()}
-    out["random"] = torch.randperm(len(out["GAE"]), generator=torch.Generator().manual_seed(seed))
-    return out
+    found = analysis.deletion_orders(trace, analysis.gae_relevance(vit, x), seed)
+    return dict(zip(METHODS, found.values(), strict=True))
 
 
 def deletion_table(pictures: int) -> None:

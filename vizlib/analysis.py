@@ -473,6 +473,21 @@ def deletion_curve(model, x: torch.Tensor, order: torch.Tensor, fractions: torch
     return probs.cpu()
 
 
+def deletion_orders(trace, relevance: torch.Tensor, seed: int = 0) -> dict[str, torch.Tensor]:
+    """The patch orders the deletion test compares, most relevant first, flat indices (N,):
+    ``gae`` (``relevance`` (Gh, Gw), from ``gae_relevance``), ``rollout`` (mean of heads, CLS's
+    row), ``last_cls`` (the last block's CLS attention, heads averaged) and ``random`` (``seed``).
+    Needs the full attention matrices of ``trace``."""
+    maps = {
+        "gae": relevance.flatten(),  # (N,)
+        "rollout": attention_rollout(trace.attentions, "mean", 0.0)[0, 0, 1:],  # (N,)
+        "last_cls": trace.attentions[-1][0, :, 0, 1:].mean(0),  # (N,)
+    }
+    orders = {name: values.argsort(descending=True) for name, values in maps.items()}
+    orders["random"] = torch.randperm(len(maps["gae"]), generator=torch.Generator().manual_seed(seed))
+    return orders
+
+
 def deletion_auc(fractions: torch.Tensor, curve: torch.Tensor) -> float:
     """Area under a deletion curve over fractions 0 … 1 (trapezoids)."""
     return float(torch.trapezoid(curve, fractions))

@@ -6,14 +6,7 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
-from .common import data_uri, image_trace
-
-# Plotly's Inferno with its first colour written rgb(0,0,4), not "#000004": Streamlit's chart theme
-# replaces the strings "#000001" … "#000040" (its own placeholders) in a figure with theme colours,
-# which drew the scale's black end pink.
-INFERNO = [
-    [stop, "rgb(0,0,4)" if colour == "#000004" else colour] for stop, colour in plotly.colors.get_colorscale("Inferno")
-]
+from .common import INFERNO, data_uri, image_trace
 
 
 def mosaic(tiles: np.ndarray, gap: int = 1) -> np.ndarray:

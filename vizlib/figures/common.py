@@ -6,6 +6,7 @@ import base64
 import io
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image
 
@@ -48,6 +49,14 @@ def fix_axes(fig: go.Figure, x_range: tuple[float, float], y_range: tuple[float,
     common = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", fixedrange=True, **axis)
     fig.update_xaxes(range=list(x_range), constrain="domain", **common)
     fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain", **common)
+
+
+# Plotly's Inferno with its first colour written rgb(0,0,4), not "#000004": Streamlit's chart theme
+# replaces the strings "#000001" … "#000040" (its own placeholders) in a figure with theme colours,
+# which drew the scale's black end pink.
+INFERNO = [
+    [stop, "rgb(0,0,4)" if colour == "#000004" else colour] for stop, colour in plotly.colors.get_colorscale("Inferno")
+]
 
 
 def wrap_at_colon(title: str) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import wrap_at_colon
+from .common import INFERNO, wrap_at_colon
 
 LENS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe–Ito, one per class shown
 DELETION_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#777777")  # GAE, rollout, last-block CLS, random
@@ -123,8 +123,6 @@ def relevance_pair_figure(pixels: np.ndarray, maps: list[np.ndarray], patch_size
                           opacity: float = 0.6) -> go.Figure:  # fmt: skip
     """Two (Gh, Gw) maps over the picture (H, W, 3) side by side, each from its own min to max with
     its own colour bar (their scales differ: GAE's relevance and rollout's weights)."""
-    from .attention import INFERNO  # the colour scale of every attention map on the page
-
     H, W = pixels.shape[:2]
     P = patch_size
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.12)
