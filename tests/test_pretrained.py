@@ -111,7 +111,7 @@ def test_broken_folders_are_refused(tmp_path):
     save_model("facebook/dino-vits8", tmp_path, seed=1)
     hf = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**hf, "hidden_act": "relu"}))
-    with pytest.raises(WeightsError, match="plain ViT"):
+    with pytest.raises(WeightsError, match="ViT variant \\(activation relu"):
         load_folder(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({**hf, "num_hidden_layers": 3}))
     with pytest.raises(WeightsError, match="do not fit"):

@@ -12,6 +12,7 @@ MAX_TOKENS = 16384  # most patch tokens N = Gh*Gw a model may have: 128×128 (P 
 MAX_EMBED_DIM = 2048  # widest embedding offered; ViT-H/14 uses 1280
 MAX_DEPTH = 24  # ViT-L has 24 blocks
 MAX_SEED = 2**31 - 1
+MAX_REG_TOKENS = 64  # Darcet et al. try up to 16 registers
 
 
 class ConfigError(ValueError):
@@ -39,6 +40,15 @@ class ViTConfig:
     num_classes: int = 10  # size of the classification head; 0 = no head (as DINO)
     seed: int = 0  # seed of the random initialisation
     layer_norm_eps: float = field(default=1e-6)  # LayerNorm epsilon (timm and ViT use 1e-6)
+    # Prefix tokens, in sequence order CLS, DIST, registers, then the N patches (timm's names):
+    dist_token: bool = False  # DeiT's distillation token after CLS, with a position embedding
+    # (Touvron et al. 2021, "Training data-efficient image transformers", arXiv 2012.12877)
+    head_dist: bool = False  # DeiT distilled: a second head on DIST, averaged with the CLS head at inference
+    # (transformers' DeiTForImageClassificationWithTeacher); DeiTForImageClassification reads CLS only
+    reg_tokens: int = 0  # register tokens after CLS/DIST, without a position embedding (Darcet et al. 2024,
+    # "Vision Transformers Need Registers", arXiv 2309.16588; DINOv2 with registers uses 4)
+    init_values: float | None = None  # LayerScale (Touvron et al. 2021, CaiT): each branch's output times a
+    # learned per-channel ``gamma`` starting at this value (DINOv2); None = no LayerScale
 
     def __post_init__(self) -> None:
         # A tuple from JSON or a list from a widget both become the hashable (H, W).
@@ -108,6 +118,10 @@ class ViTConfig:
             yield ConfigError("other", f"input channels {self.in_chans} must be at least 1")
         if self.mlp_ratio <= 0 or self.mlp_dim < 0:
             yield ConfigError("other", f"MLP ratio {self.mlp_ratio} and width {self.mlp_dim} must be positive")
+        if not 0 <= self.reg_tokens <= MAX_REG_TOKENS:
+            yield ConfigError("other", f"register tokens {self.reg_tokens} must be between 0 and {MAX_REG_TOKENS}")
+        if self.head_dist and not (self.dist_token and self.num_classes):
+            yield ConfigError("other", "a distillation head needs a distillation token and a classification head")
         if self.num_classes < 0:
             yield ConfigError("other", f"number of classes {self.num_classes} must be 0 (no head) or more")
         if not 0 <= self.seed <= MAX_SEED:
@@ -128,6 +142,29 @@ class ViTConfig:
         return Gh * Gw
 
     @property
+    def num_prefix_tokens(self) -> int:
+        """Tokens before the patches: CLS, DIST (DeiT), then the registers (timm's name)."""
+        return 1 + int(self.dist_token) + self.reg_tokens
+
+    @property
+    def embed_len(self) -> int:
+        """Rows of ``pos_embed``: CLS, DIST and the N patches carry one; registers do not (timm's name)."""
+        return 1 + int(self.dist_token) + self.num_patches
+
+    @property
+    def num_tokens(self) -> int:
+        """T, the sequence length the encoder sees: prefix tokens plus N patches."""
+        return self.num_prefix_tokens + self.num_patches
+
+    def prefix_names(self) -> list[str]:
+        """The prefix tokens' short names in sequence order: ``CLS``, ``DIST``, ``REG1`` … ``REGr``."""
+        return ["CLS", *(["DIST"] if self.dist_token else []), *(f"REG{i + 1}" for i in range(self.reg_tokens))]
+
+    def token_index(self, r: int, c: int) -> int:
+        """Sequence index of patch (r, c): ``num_prefix_tokens + r·Gw + c``."""
+        return self.num_prefix_tokens + r * self.grid[1] + c
+
+    @property
     def head_dim(self) -> int:
         """hs = D / nh, the width of one attention head."""
         return self.embed_dim // self.num_heads
@@ -145,12 +182,12 @@ def _smallest_patch(H: int, W: int) -> int:
 
 def count_parameters(cfg: ViTConfig) -> int:
     """Number of parameters of the model ``cfg`` describes, without building it."""
-    D, C, P, N = cfg.embed_dim, cfg.in_chans, cfg.patch_size, cfg.num_patches
-    embed = D * C * P * P + D + D + (N + 1) * D  # conv weight and bias, CLS, position
+    D, C, P = cfg.embed_dim, cfg.in_chans, cfg.patch_size
+    embed = D * C * P * P + D + cfg.num_prefix_tokens * D + cfg.embed_len * D  # conv, prefix tokens, position
     attn = (D * 3 * D + 3 * D) + (D * D + D)  # qkv, proj
     mlp = (D * cfg.mlp_hidden + cfg.mlp_hidden) + (cfg.mlp_hidden * D + D)  # fc1, fc2
-    block = 2 * (2 * D) + attn + mlp  # two LayerNorms
-    head = (D * cfg.num_classes + cfg.num_classes) if cfg.num_classes else 0
+    block = 2 * (2 * D) + attn + mlp + (2 * D if cfg.init_values is not None else 0)  # two LayerNorms, LayerScale
+    head = (D * cfg.num_classes + cfg.num_classes) * (1 + int(cfg.head_dist)) if cfg.num_classes else 0
     return embed + cfg.depth * block + 2 * D + head
 
 
@@ -161,7 +198,7 @@ def shape_strip(cfg: ViTConfig) -> list[tuple[str, tuple[int, ...], dict]]:
     """
     H, W = cfg.img_size
     Gh, Gw = cfg.grid
-    N, D, nh = cfg.num_patches, cfg.embed_dim, cfg.num_heads
+    N, D, nh, T = cfg.num_patches, cfg.embed_dim, cfg.num_heads, cfg.num_tokens
     return [
         ("strip_image", (cfg.in_chans, H, W), {}),
         ("strip_conv", (), {"P": cfg.patch_size}),
@@ -169,7 +206,7 @@ def shape_strip(cfg: ViTConfig) -> list[tuple[str, tuple[int, ...], dict]]:
         ("strip_flatten", (), {}),
         ("strip_tokens", (N, D), {}),
         ("strip_cls_pos", (), {}),
-        ("strip_sequence", (N + 1, D), {}),
+        ("strip_sequence", (T, D), {}),
         ("strip_encoder", (), {"depth": cfg.depth}),
-        ("strip_attention", (nh, N + 1, N + 1), {}),
+        ("strip_attention", (nh, T, T), {}),
     ]

@@ -5,8 +5,13 @@ blocks. Attention is computed by hand, ``softmax(q @ kᵀ · scale)``, so its we
 returned; :meth:`VisionTransformer.forward_trace` hands them back in a :class:`Trace`.
 
 Shape legend: B batch, C input channels, H, W image size, P patch size, Gh, Gw = H/P, W/P
-patch grid, N = Gh·Gw patch tokens, T = N + 1 tokens with CLS, D embedding dim, nh heads,
-hs = D/nh head size, K classes.
+patch grid, N = Gh·Gw patch tokens, S = ``num_prefix_tokens`` (CLS, then DeiT's DIST, then
+registers), T = S + N tokens, E = ``embed_len`` position embeddings (CLS, DIST and patches; registers
+have none), D embedding dim, nh heads, hs = D/nh head size, K classes.
+
+Token order follows ``transformers``: DeiT ``[CLS, DIST, patches]`` (Touvron et al. 2021), DINOv2 with
+registers ``[CLS, REG×r, patches]`` (Darcet et al. 2024), the registers inserted after the position
+embeddings are added.
 """
 
 from __future__ import annotations
@@ -20,25 +25,27 @@ from torch import nn
 
 from .config import ViTConfig
 
-FULL_ATTENTION_MAX = 1025  # largest T = N + 1 whose full T×T attention matrices a trace keeps (1,024 patches)
+FULL_ATTENTION_MAX = 1025  # largest T whose full T×T attention matrices a trace keeps (1,024 patches and CLS)
 ATTENTION_CHUNK = 256  # queries per chunk when only some attention rows are kept
 
 
 @dataclass
 class Trace:
-    """Every intermediate tensor of one forward pass, CLS token first along the token axis."""
+    """Every intermediate tensor of one forward pass; along the token axis the prefix tokens come
+    first (CLS at 0), then the patches row-major."""
 
     inputs: torch.Tensor  # (B, C, H, W) the normalised images the model was given
     patch_grid: torch.Tensor  # (B, D, Gh, Gw) the Conv2d output: the grid of 1×1×D vectors
     patch_tokens: torch.Tensor  # (B, N, D) the grid flattened row-major
-    tokens: torch.Tensor  # (B, T, D) after prepending CLS and adding position embeddings
+    tokens: torch.Tensor  # (B, T, D) after prepending the prefix tokens and adding position embeddings
     attentions: list[torch.Tensor] | None  # per block (B, nh, T, T), rows are queries, sum to 1; None when T is
     # over FULL_ATTENTION_MAX
     hidden_states: list[torch.Tensor]  # per block output (B, T, D)
     features: torch.Tensor  # (B, T, D) after the final LayerNorm
     logits: torch.Tensor  # (B, K), or (B, D) CLS features when the model has no head
-    rows: list[int]  # the query indices of attention_rows (0 = CLS, 1 + r·Gw + c = patch (r, c))
+    rows: list[int]  # the query indices of attention_rows (0 = CLS, S + r·Gw + c = patch (r, c))
     attention_rows: list[torch.Tensor]  # per block (B, nh, len(rows), T): those rows of each attention matrix
+    num_prefix_tokens: int = 1  # S: tokens before the patches (CLS, DIST, registers)
 
     @property
     def nbytes(self) -> int:
@@ -132,25 +139,41 @@ class Mlp(nn.Module):
         return self.fc2(self.act(self.fc1(x)))  # (B, T, D) -> (B, T, 4D) -> (B, T, D)
 
 
+class LayerScale(nn.Module):
+    """A learned per-channel scale of a residual branch (Touvron et al. 2021, CaiT; timm's ``gamma``)."""
+
+    def __init__(self, dim: int, init_values: float):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((dim,), float(init_values)))  # (D,)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma  # (B, T, D)
+
+
 class Block(nn.Module):
-    """Pre-norm encoder block: x + Attn(LN(x)), then x + MLP(LN(x))."""
+    """Pre-norm encoder block: x + Attn(LN(x)), then x + MLP(LN(x)); with LayerScale (DINOv2)
+    each branch is scaled by ``ls1`` / ``ls2`` before it is added."""
 
     def __init__(self, cfg: ViTConfig):
         super().__init__()
-        self.norm1 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        D, scale = cfg.embed_dim, cfg.init_values
+        self.norm1 = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
         self.attn = Attention(cfg)
-        self.norm2 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.ls1 = LayerScale(D, scale) if scale is not None else nn.Identity()
+        self.norm2 = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
         self.mlp = Mlp(cfg)
+        self.ls2 = LayerScale(D, scale) if scale is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         attn_out, attn = self.attn(self.norm1(x), rows)  # (B, T, D), (B, nh, T or R, T)
-        x = x + attn_out  # (B, T, D)
-        x = x + self.mlp(self.norm2(x))  # (B, T, D)
+        x = x + self.ls1(attn_out)  # (B, T, D)
+        x = x + self.ls2(self.mlp(self.norm2(x)))  # (B, T, D)
         return x, attn
 
 
 class VisionTransformer(nn.Module):
-    """ViT: Conv2d patch embedding, CLS token, learned position embeddings, encoder, head."""
+    """ViT: Conv2d patch embedding, prefix tokens (CLS; DeiT's DIST; registers), learned position
+    embeddings, encoder, head (two heads for DeiT, averaged)."""
 
     def __init__(self, cfg: ViTConfig):
         super().__init__()
@@ -160,29 +183,56 @@ class VisionTransformer(nn.Module):
             torch.manual_seed(cfg.seed)
             self.patch_embed = PatchEmbed(cfg)
             self.cls_token = nn.Parameter(torch.zeros(1, 1, D))  # (1, 1, D)
-            self.pos_embed = nn.Parameter(torch.zeros(1, cfg.num_patches + 1, D))  # (1, T, D)
+            if cfg.dist_token:
+                self.dist_token = nn.Parameter(torch.zeros(1, 1, D))  # (1, 1, D)
+            if cfg.reg_tokens:
+                self.reg_token = nn.Parameter(torch.zeros(1, cfg.reg_tokens, D))  # (1, r, D)
+            self.pos_embed = nn.Parameter(torch.zeros(1, cfg.embed_len, D))  # (1, E, D)
             self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
             self.norm = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
             self.head = nn.Linear(D, cfg.num_classes) if cfg.num_classes else nn.Identity()
+            if cfg.head_dist:
+                self.head_dist = nn.Linear(D, cfg.num_classes)
             self._init_weights()
 
     def _init_weights(self) -> None:
         """timm's default ViT init: truncated-normal Linear weights and position embeddings."""
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.normal_(self.cls_token, std=1e-6)
+        for name in ("dist_token", "reg_token"):
+            if hasattr(self, name):
+                nn.init.trunc_normal_(getattr(self, name), std=0.02)
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=0.02)
                 nn.init.zeros_(module.bias)
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Image → (patch_grid, patch_tokens, tokens): the patch embedding step by step."""
+        """Image → (patch_grid, patch_tokens, tokens): the patch embedding step by step.
+
+        CLS (and DIST) are prepended and the position embeddings added; registers, which have no
+        position embedding, then go in after them (as ``transformers``' DINOv2 with registers)."""
         self._check_input(x)
+        B = x.shape[0]
         patch_grid = self.patch_embed(x)  # (B, D, Gh, Gw)
         patch_tokens = patch_grid.flatten(2).transpose(1, 2)  # (B, N, D) row-major over the grid
-        cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, D)
-        tokens = torch.cat([cls, patch_tokens], dim=1) + self.pos_embed  # (B, T, D)
+        prefix = [self.cls_token] + ([self.dist_token] if self.cfg.dist_token else [])  # each (1, 1, D)
+        prefix = torch.cat(prefix, dim=1).expand(B, -1, -1)  # (B, 1 or 2, D)
+        tokens = torch.cat([prefix, patch_tokens], dim=1) + self.pos_embed  # (B, E, D)
+        if self.cfg.reg_tokens:
+            S = prefix.shape[1]
+            reg = self.reg_token.expand(B, -1, -1)  # (B, r, D)
+            tokens = torch.cat([tokens[:, :S], reg, tokens[:, S:]], dim=1)  # (B, T, D)
         return patch_grid, patch_tokens, tokens
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, K)`` from the final-normed tokens ``(B, T, D)`` (timm's name): the head on CLS,
+        for DeiT the mean of ``head`` on CLS and ``head_dist`` on DIST (as ``transformers``'
+        ``DeiTForImageClassificationWithTeacher`` at inference). Without a head, CLS features ``(B, D)``."""
+        logits = self.head(features[:, 0])  # (B, K)
+        if self.cfg.head_dist:
+            logits = (logits + self.head_dist(features[:, 1])) / 2  # (B, K)
+        return logits
 
     def forward_trace(
         self, x: torch.Tensor, rows: list[int] | None = None, full_attention_max: int = FULL_ATTENTION_MAX
@@ -193,7 +243,7 @@ class VisionTransformer(nn.Module):
             x: normalised images.
             rows: query indices whose attention rows to keep in ``attention_rows`` (default
                 ``[0]``, CLS).
-            full_attention_max: up to this many tokens T = N + 1 every full attention matrix is
+            full_attention_max: up to this many tokens T every full attention matrix is
                 kept in ``attentions``; above, attention is computed in chunks, ``attentions`` is
                 None and only ``attention_rows`` is filled.
         """
@@ -212,16 +262,16 @@ class VisionTransformer(nn.Module):
             attention_rows.append(attn[:, :, index] if full else attn)  # (B, nh, R, T)
             hidden_states.append(hidden)
         features = self.norm(hidden)  # (B, T, D)
-        logits = self.head(features[:, 0])  # (B, K) from the CLS token
+        logits = self.forward_head(features)  # (B, K) from the CLS token (and DIST)
         return Trace(x, patch_grid, patch_tokens, tokens, attentions if full else None, hidden_states, features,
-                     logits, rows, attention_rows)  # fmt: skip
+                     logits, rows, attention_rows, self.cfg.num_prefix_tokens)  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, K)`` (CLS features ``(B, D)`` without a head)."""
         _, _, hidden = self.embed(x)
         for block in self.blocks:
             hidden, _ = block(hidden)  # (B, T, D)
-        return self.head(self.norm(hidden)[:, 0])  # (B, K)
+        return self.forward_head(self.norm(hidden))  # (B, K)
 
     def _check_input(self, x: torch.Tensor) -> None:
         expected = (self.cfg.in_chans, *self.cfg.img_size)

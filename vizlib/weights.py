@@ -1,9 +1,11 @@
-"""Where parameters come from: random init (see model.py) or a Hugging Face ViT checkpoint.
+"""Where parameters come from: random init (see model.py) or a Hugging Face checkpoint.
 
-Hugging Face names its ViT tensors differently from timm and from this package, and keeps
-query, key and value as three Linears where we use one fused ``qkv``. :func:`from_hf_state_dict`
-translates, refusing anything it does not recognise so that a dropped or misplaced tensor can
-never go unnoticed.
+Read families (``transformers`` formats): ViT (``ViTModel``, ``ViTForImageClassification``), DeiT
+(``DeiTModel``, ``DeiTForImageClassification``, ``DeiTForImageClassificationWithTeacher``), DINOv2
+(``Dinov2Model``) and DINOv2 with registers (``Dinov2WithRegistersModel``). Hugging Face names its
+tensors differently from timm and from this package, and keeps query, key and value as three
+Linears where we use one fused ``qkv``. :func:`from_hf_state_dict` translates, refusing anything it
+does not recognise so that a dropped or misplaced tensor can never go unnoticed.
 """
 
 from __future__ import annotations
@@ -25,36 +27,44 @@ from .model import VisionTransformer
 # Hugging Face name (after the optional "vit." prefix) -> our name. Both spellings are
 # accepted: the one ``save_pretrained`` writes and hub checkpoints use ("encoder.layer.N...")
 # and transformers 5's in-memory one ("layers.N...").
+_LAYER = r"(?:encoder\.layer|layers)\.(\d+)"  # block N, in either spelling
 _RENAMES = [
     (r"embeddings\.cls_token", "cls_token"),
+    (r"embeddings\.distillation_token", "dist_token"),  # DeiT
+    (r"embeddings\.register_tokens", "reg_token"),  # DINOv2 with registers
     (r"embeddings\.position_embeddings", "pos_embed"),
     (r"embeddings\.patch_embeddings\.projection\.(weight|bias)", r"patch_embed.proj.\1"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.output\.dense\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
-    (r"layers\.(\d+)\.attention\.o_proj\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
+    (_LAYER + r"\.attention\.(?:output\.dense|o_proj)\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
     (r"encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias)", r"blocks.\1.mlp.fc1.\2"),
     (r"encoder\.layer\.(\d+)\.output\.dense\.(weight|bias)", r"blocks.\1.mlp.fc2.\2"),
-    (r"layers\.(\d+)\.mlp\.(fc1|fc2)\.(weight|bias)", r"blocks.\1.mlp.\2.\3"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.layernorm_before\.(weight|bias)", r"blocks.\1.norm1.\2"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.layernorm_after\.(weight|bias)", r"blocks.\1.norm2.\2"),
+    (_LAYER + r"\.mlp\.(fc1|fc2)\.(weight|bias)", r"blocks.\1.mlp.\2.\3"),
+    (_LAYER + r"\.(?:layernorm_before|norm1)\.(weight|bias)", r"blocks.\1.norm1.\2"),
+    (_LAYER + r"\.(?:layernorm_after|norm2)\.(weight|bias)", r"blocks.\1.norm2.\2"),
+    (_LAYER + r"\.layer_scale(1|2)\.lambda1", r"blocks.\1.ls\2.gamma"),  # DINOv2's LayerScale
     (r"layernorm\.(weight|bias)", r"norm.\1"),
-    (r"classifier\.(weight|bias)", r"head.\1"),
+    (r"(?:classifier|cls_classifier)\.(weight|bias)", r"head.\1"),
+    (r"distillation_classifier\.(weight|bias)", r"head_dist.\1"),  # DeiT with teacher
 ]
 # Query, key and value of block N, in the order they are stacked into our fused qkv.
 _QKV = [
-    r"encoder\.layer\.(\d+)\.attention\.attention\.(query|key|value)\.(weight|bias)",
-    r"layers\.(\d+)\.attention\.(q_proj|k_proj|v_proj)\.(weight|bias)",
+    _LAYER + r"\.attention\.attention\.(query|key|value)\.(weight|bias)",
+    _LAYER + r"\.attention\.(q_proj|k_proj|v_proj)\.(weight|bias)",
 ]
+_PREFIXES = ("vit.", "deit.", "dinov2.")  # the backbone's name inside a ...ForImageClassification
 # Dropped on purpose: ViTModel's pooler (a tanh Linear on CLS that ViT's attention maps never
 # use) and the mask token that only masked-image-modelling uses.
 _DROPPED = [r"pooler\.dense\.(weight|bias)", r"embeddings\.mask_token"]
 
 
 def from_hf_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Hugging Face ViT tensors → this package's names, query/key/value fused into ``qkv``.
+    """Hugging Face ViT, DeiT or DINOv2 tensors → this package's names, query/key/value fused into ``qkv``.
 
     Args:
-        sd: a state dict of ``ViTForImageClassification`` (``vit.`` prefix and ``classifier.*``)
-            or of ``ViTModel`` (no prefix, as DINO; its ``pooler.*`` is dropped on purpose).
+        sd: a state dict of ``ViTForImageClassification`` (``vit.`` prefix and ``classifier.*``),
+            ``ViTModel`` (no prefix, as DINO; its ``pooler.*`` is dropped on purpose), the DeiT
+            classes (``deit.``; ``cls_classifier`` and ``distillation_classifier`` become ``head`` and
+            ``head_dist``) or ``Dinov2Model`` / ``Dinov2WithRegistersModel`` (LayerScale ``lambda1`` →
+            ``ls1.gamma`` / ``ls2.gamma``; the mask token is dropped).
 
     Returns:
         A state dict for :class:`vizlib.model.VisionTransformer`.
@@ -66,7 +76,7 @@ def from_hf_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     qkv_parts: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
     unknown = []
     for full_key, tensor in sd.items():
-        key = full_key.removeprefix("vit.")
+        key = next((full_key.removeprefix(p) for p in _PREFIXES if full_key.startswith(p)), full_key)
         if any(re.fullmatch(p, key) for p in _DROPPED):
             continue
         if (renamed := _rename(key)) is not None:
@@ -77,7 +87,7 @@ def from_hf_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         else:
             unknown.append(full_key)
     if unknown:
-        raise KeyError(f"not a ViT tensor, refusing to guess: {', '.join(sorted(unknown))}")
+        raise KeyError(f"not a ViT, DeiT or DINOv2 tensor, refusing to guess: {', '.join(sorted(unknown))}")
     for (block, kind), parts in sorted(qkv_parts.items()):
         if len(parts) != 3:
             missing = {"q", "k", "v"} - {role[0] for role in parts}
@@ -184,16 +194,45 @@ def resample_patch_embed(weight: torch.Tensor, new_patch_size: int) -> torch.Ten
     return (flat @ pinv.T).reshape(D, C, new_patch_size, new_patch_size).to(weight.dtype)  # (D, C, P′, P′)
 
 
-def resample_pos_embed(pos_embed: torch.Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int]) -> torch.Tensor:
-    """Position embeddings ``(1, 1 + Gh·Gw, D)`` → ``(1, 1 + Gh′·Gw′, D)``: bicubic over the grid, CLS kept aside."""
+def resample_pos_embed(
+    pos_embed: torch.Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int], num_prefix: int = 1
+) -> torch.Tensor:
+    """Position embeddings ``(1, S + Gh·Gw, D)`` → ``(1, S + Gh′·Gw′, D)``: bicubic over the grid, the
+    ``num_prefix`` = S prefix rows (CLS; DeiT's DIST) kept aside unchanged."""
     if tuple(old_grid) == tuple(new_grid):
         return pos_embed
-    cls, patches = pos_embed[:, :1], pos_embed[:, 1:]  # (1, 1, D), (1, N, D)
+    prefix, patches = pos_embed[:, :num_prefix], pos_embed[:, num_prefix:]  # (1, S, D), (1, N, D)
     D = pos_embed.shape[-1]
     grid = patches.reshape(1, *old_grid, D).permute(0, 3, 1, 2)  # (1, D, Gh, Gw)
     grid = torch.nn.functional.interpolate(grid.double(), size=new_grid, mode="bicubic", align_corners=False)
     patches = grid.permute(0, 2, 3, 1).reshape(1, -1, D).to(pos_embed.dtype)  # (1, N′, D)
-    return torch.cat([cls, patches], dim=1)  # (1, 1 + N′, D)
+    return torch.cat([prefix, patches], dim=1)  # (1, S + N′, D)
+
+
+def interpolate_pos_embed(pos_embed: torch.Tensor, new_grid: tuple[int, int], antialias: bool) -> torch.Tensor:
+    """DINOv2's position embeddings ``(1, 1 + g², D)`` (CLS, then a square g × g grid) for a
+    ``(Gh′, Gw′)`` grid, exactly as ``transformers``' ``Dinov2Embeddings.interpolate_pos_encoding``:
+    bicubic, ``align_corners=False``, in float32, with ``antialias`` (``transformers`` 5 antialiases
+    for DINOv2 with registers, not for DINOv2); unchanged when the grid is already g × g.
+
+    Returns:
+        ``(1, 1 + Gh′·Gw′, D)`` in the input's dtype.
+
+    Raises:
+        WeightsError: the stored patch rows do not form a square grid.
+    """
+    cls, patches = pos_embed[:, :1], pos_embed[:, 1:]  # (1, 1, D), (1, g², D)
+    N, D = patches.shape[1:]
+    g = math.isqrt(N)
+    if g * g != N:
+        raise WeightsError(f"{N} stored position embeddings do not form a square grid, as DINOv2's do")
+    if tuple(new_grid) == (g, g):
+        return pos_embed
+    grid = patches.reshape(1, g, g, D).permute(0, 3, 1, 2)  # (1, D, g, g)
+    grid = torch.nn.functional.interpolate(
+        grid.float(), size=tuple(new_grid), mode="bicubic", align_corners=False, antialias=antialias
+    ).to(pos_embed.dtype)  # (1, D, Gh′, Gw′)
+    return torch.cat([cls, grid.permute(0, 2, 3, 1).reshape(1, -1, D)], dim=1)  # (1, 1 + Gh′·Gw′, D)
 
 
 def with_patch_size(model: VisionTransformer, patch_size: int) -> VisionTransformer:
@@ -203,7 +242,7 @@ def with_patch_size(model: VisionTransformer, patch_size: int) -> VisionTransfor
     new_cfg = ViTConfig(**{**cfg.__dict__, "patch_size": patch_size})
     state = dict(model.state_dict())
     state["patch_embed.proj.weight"] = resample_patch_embed(state["patch_embed.proj.weight"], patch_size)
-    state["pos_embed"] = resample_pos_embed(state["pos_embed"], cfg.grid, new_cfg.grid)
+    state["pos_embed"] = resample_pos_embed(state["pos_embed"], cfg.grid, new_cfg.grid, cfg.embed_len - cfg.num_patches)
     resampled = VisionTransformer(new_cfg)
     resampled.load_state_dict(state, strict=True)
     return resampled.eval()
@@ -226,7 +265,7 @@ def checked(loaded: Loaded) -> Loaded:
 
     Checks everything a checkpoint declares against the pipeline (RGB pictures of its image size,
     split into its patches): three input channels, a mean and std of three positive numbers, one
-    label per class, a position embedding per patch plus CLS, and every parameter finite (a NaN or
+    label per class, a position embedding per patch plus CLS (and DIST), and every parameter finite (a NaN or
     ∞ would reach every figure). The config itself already checks sizes, grid and head count.
 
     Raises:
@@ -242,8 +281,9 @@ def checked(loaded: Loaded) -> Loaded:
         raise WeightsError(f"the input std {tuple(loaded.std)} must be three positive numbers")
     if loaded.labels is not None and len(loaded.labels) != cfg.num_classes:
         raise WeightsError(f"{len(loaded.labels)} labels for a head of {cfg.num_classes} classes")
-    if loaded.model.pos_embed.shape[1] != cfg.num_patches + 1:
-        raise WeightsError(f"{loaded.model.pos_embed.shape[1]} position embeddings for {cfg.num_patches} patches + CLS")
+    if loaded.model.pos_embed.shape[1] != cfg.embed_len:
+        raise WeightsError(f"{loaded.model.pos_embed.shape[1]} position embeddings for {cfg.num_patches} patches + "
+                           f"{cfg.embed_len - cfg.num_patches} prefix tokens")  # fmt: skip
     for name, tensor in loaded.model.state_dict().items():
         bad = int((~torch.isfinite(tensor)).sum())
         if bad:
@@ -251,40 +291,97 @@ def checked(loaded: Loaded) -> Loaded:
     return loaded
 
 
-def config_from_hf(hf: dict, with_head: bool) -> ViTConfig:
-    """A Hugging Face ``ViTConfig`` (as ``config.json`` holds it) → ours."""
-    if hf.get("model_type", "vit") != "vit" or hf.get("hidden_act", "gelu") != "gelu" or not hf.get("qkv_bias", True):
+# model_type in config.json -> the family's name. Anything else is refused, naming its family.
+FAMILIES = {"vit": "ViT", "deit": "DeiT", "dinov2": "DINOv2", "dinov2_with_registers": "DINOv2 with registers"}
+_DINOV2 = ("dinov2", "dinov2_with_registers")
+
+
+def refuse_unread(hf: dict) -> str:
+    """The family's ``model_type`` when the page reads this config, else WeightsError naming what it is:
+    another family (Swin, BEiT, …), a variant (SwiGLU, no qkv bias) or a head it does not run."""
+    family = hf.get("model_type", "vit")
+    if family not in FAMILIES:
+        name = hf.get("architectures", [family])[0] if hf.get("architectures") else family
         raise WeightsError(
-            f"only plain ViT checkpoints are supported (model_type vit, gelu): got {hf.get('model_type')}"
+            f"{name} (model_type {family!r}) is not a family the page reads; it reads "
+            f"{', '.join(FAMILIES.values())} checkpoints in the transformers format"
         )
+    if hf.get("hidden_act", "gelu") != "gelu" or not hf.get("qkv_bias", True) or hf.get("use_swiglu_ffn"):
+        raise WeightsError(f"this {FAMILIES[family]} variant (activation {hf.get('hidden_act')}, qkv bias "
+                           f"{hf.get('qkv_bias', True)}, SwiGLU {bool(hf.get('use_swiglu_ffn'))}) is not read: "
+                           "only GELU MLPs with a query/key/value bias")  # fmt: skip
+    heads = [a for a in hf.get("architectures") or [] if "For" in a and not a.endswith("WithTeacher")]
+    if family in _DINOV2 and heads:
+        raise WeightsError(f"{heads[0]}'s head reads CLS and the patches' mean; load the backbone "
+                           "(Dinov2Model) instead")  # fmt: skip
+    return family
+
+
+def config_from_hf(hf: dict, keys: set[str], img_size: tuple[int, int] | None = None) -> ViTConfig:
+    """A Hugging Face config (as ``config.json`` holds it) and its tensors' names (ours) → our config.
+
+    ``img_size`` (H, W) is the input size: ViT and DeiT must be run at the size their position
+    embeddings were trained for (the config's ``image_size``), DINOv2 at any multiple of its patch
+    size (default 224, its preprocessor's crop), its position embeddings interpolated to that grid.
+
+    Raises:
+        WeightsError: a family or a variant that is not read (naming it), or a size that does not fit.
+    """
+    family = refuse_unread(hf)
     size = hf.get("image_size", 224)
-    D = hf["hidden_size"]
+    trained = (size, size) if isinstance(size, int) else tuple(size)
+    D, P = hf["hidden_size"], hf["patch_size"]
+    if family in _DINOV2:
+        H, W = img_size or (224, 224)
+        if H % P or W % P:
+            raise WeightsError(f"DINOv2 takes pictures whose sides are multiples of its patch size {P}: "
+                               f"{H}×{W} is not")  # fmt: skip
+    else:
+        if img_size is not None and tuple(img_size) != trained:
+            raise WeightsError(f"{FAMILIES[family]}'s position embeddings are read at the size they were "
+                               f"trained for, {trained[0]}×{trained[1]}, not {img_size[0]}×{img_size[1]}")  # fmt: skip
+        H, W = trained
+    classes = len(hf.get("id2label", {})) if "head.weight" in keys else 0
     return ViTConfig(
-        img_size=(size, size) if isinstance(size, int) else tuple(size), patch_size=hf["patch_size"], embed_dim=D,
-        depth=hf["num_hidden_layers"], num_heads=hf["num_attention_heads"], in_chans=hf.get("num_channels", 3),
-        mlp_dim=hf["intermediate_size"], num_classes=len(hf.get("id2label", {})) if with_head else 0,
-        layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
+        img_size=(H, W), patch_size=P, embed_dim=D, depth=hf["num_hidden_layers"],
+        num_heads=hf["num_attention_heads"], in_chans=hf.get("num_channels", 3),
+        mlp_dim=int(D * hf.get("mlp_ratio", 4)) if family in _DINOV2 else hf["intermediate_size"],
+        num_classes=classes, layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
+        dist_token="dist_token" in keys, head_dist="head_dist.weight" in keys,
+        reg_tokens=hf.get("num_register_tokens", 0) if family == "dinov2_with_registers" else 0,
+        init_values=hf.get("layerscale_value", 1.0) if family in _DINOV2 else None,
     )  # fmt: skip
 
 
-def load_folder(folder: str | os.PathLike, source: str | None = None) -> Loaded:
-    """A folder as ``save_pretrained`` writes it: ``config.json`` + ``model.safetensors``."""
+def load_folder(
+    folder: str | os.PathLike, source: str | None = None, img_size: tuple[int, int] | None = None
+) -> Loaded:
+    """A folder as ``save_pretrained`` writes it: ``config.json`` + ``model.safetensors`` of a ViT,
+    DeiT or DINOv2 (with or without registers); ``img_size`` (H, W) as :func:`config_from_hf`."""
     folder = Path(folder)
     if not (folder / "config.json").exists() or not (folder / "model.safetensors").exists():
         raise WeightsError(f"{folder} needs config.json and model.safetensors (as save_pretrained writes them)")
     hf = json.loads((folder / "config.json").read_text())
+    refuse_unread(hf)  # names the family or variant before any tensor is read
     raw = load_file(folder / "model.safetensors")  # safetensors: never unpickled
-    with_head = any(k.startswith("classifier.") for k in raw)
     try:
-        cfg = config_from_hf(hf, with_head)
+        sd = from_hf_state_dict(raw)
+    except KeyError as err:
+        raise WeightsError(f"the tensors in {folder} are not a ViT, DeiT or DINOv2's: {err}") from err
+    try:
+        cfg = config_from_hf(hf, set(sd), img_size)
     except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, WeightsError):
+            raise
         raise WeightsError(f"the config.json in {folder} does not describe a ViT the page can build: {err}") from err
+    if hf.get("model_type") in _DINOV2 and "pos_embed" in sd:
+        sd["pos_embed"] = interpolate_pos_embed(sd["pos_embed"], cfg.grid, hf["model_type"] == "dinov2_with_registers")
     model = VisionTransformer(cfg)
     try:
-        model.load_state_dict(from_hf_state_dict(raw), strict=True)
-    except (KeyError, RuntimeError) as err:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as err:
         raise WeightsError(f"the tensors in {folder} do not fit a ViT of its config: {err}") from err
-    labels = [hf["id2label"][str(i)] for i in range(cfg.num_classes)] if with_head else None
+    labels = [hf["id2label"][str(i)] for i in range(cfg.num_classes)] if cfg.num_classes else None
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     if (folder / "preprocessor_config.json").exists():
         pre = json.loads((folder / "preprocessor_config.json").read_text())
@@ -292,15 +389,18 @@ def load_folder(folder: str | os.PathLike, source: str | None = None) -> Loaded:
     return checked(Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder)))
 
 
-def load_pretrained(name_or_path: str | os.PathLike, cache_dir: str | None = None) -> Loaded:
-    """A Hugging Face ViT: a local folder, or a hub id (e.g. ``google/vit-base-patch16-224``,
-    ``facebook/dino-vits16``) fetched with ``huggingface_hub`` — from its cache when offline.
+def load_pretrained(
+    name_or_path: str | os.PathLike, cache_dir: str | None = None, img_size: tuple[int, int] | None = None
+) -> Loaded:
+    """A Hugging Face ViT, DeiT or DINOv2: a local folder, or a hub id (e.g. ``google/vit-base-patch16-224``,
+    ``facebook/deit-small-distilled-patch16-224``, ``facebook/dinov2-with-registers-small``) fetched with
+    ``huggingface_hub`` — from its cache when offline. ``img_size`` (H, W): see :func:`config_from_hf`.
 
     Raises:
-        WeightsError: not found, no network and not cached, or not a plain ViT.
+        WeightsError: not found, no network and not cached, or not a family the page reads.
     """
     if Path(name_or_path).is_dir():
-        return load_folder(Path(name_or_path))
+        return load_folder(Path(name_or_path), img_size=img_size)
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import HFValidationError
@@ -315,7 +415,7 @@ def load_pretrained(name_or_path: str | os.PathLike, cache_dir: str | None = Non
             f"could not fetch {name_or_path!r} ({type(err).__name__}): check the name and the network; "
             "offline, only models already in the Hugging Face cache can be loaded"
         ) from err
-    return load_folder(Path(folder), source=name_or_path)
+    return load_folder(Path(folder), source=name_or_path, img_size=img_size)
 
 
 METADATA_KEY = "vit_patch_explorer"  # the safetensors ``__metadata__`` entry our export writes (JSON)
@@ -367,7 +467,7 @@ def load_safetensors_bytes(
     except KeyError as err:
         raise WeightsError(f"this file does not hold a ViT's tensors ({err})") from err
     D, C, P, _ = weight.shape
-    N = pos.shape[1] - 1
+    N = pos.shape[1] - 1 - int("dist_token" in sd)  # position embeddings: CLS, DIST (DeiT), the patches
     saved = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
     shape = saved.get("config", {})
     heads = num_heads or shape.get("num_heads")
@@ -389,6 +489,9 @@ def load_safetensors_bytes(
             mlp_dim=sd["blocks.0.mlp.fc1.weight"].shape[0],
             num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0,
             layer_norm_eps=shape.get("layer_norm_eps", 1e-12 if hf else 1e-6), seed=shape.get("seed", 0),
+            dist_token="dist_token" in sd, head_dist="head_dist.weight" in sd,
+            reg_tokens=sd["reg_token"].shape[1] if "reg_token" in sd else 0,
+            init_values=1.0 if "blocks.0.ls1.gamma" in sd else None,
         )  # fmt: skip
         model = VisionTransformer(cfg)
         model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
