@@ -108,7 +108,7 @@ def run(t: Translator, s: sidebar.Settings) -> compute.Computed:
     try:
         with st.spinner(t("computing")):
             c = compute.compute(s.cfg, s.requested, s.policy, s.snap, s.dev, s.weights, s.data,
-                                S.query_index(s.cfg.grid))  # fmt: skip
+                                S.query_index(s.cfg))  # fmt: skip
     except Exception as err:  # the page's boundary: nothing a model run raises may take the page down
         st.error(t("run_failed", message=ui.plain(ui.explain(t, err))))
         if "last_good" not in st.session_state:

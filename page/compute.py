@@ -215,7 +215,7 @@ def compute(cfg: config.ViTConfig, requested, policy: str, snap: str, dev: str, 
     img = decode(data)
     key = (hashlib.sha256(data).hexdigest(), requested, policy)
     fitted = get_fitted(*key, img)
-    full = cfg.num_patches + 1 <= model.FULL_ATTENTION_MAX
+    full = cfg.num_tokens <= model.FULL_ATTENTION_MAX
     rows = (0,) if full else tuple(sorted({0, query}))
     trace, seconds = get_trace(cfg, dev, weights, key, snap, rows, fitted)
     check_finite(trace)

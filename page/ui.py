@@ -88,3 +88,11 @@ def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
 
     ``key`` must name everything the figure shows (see ``compute.figure``)."""
     return chart(compute.figure((name, *key), build, presenter()), name, where, **kwargs)
+
+
+def token_name(t: Translator, cfg, index: int) -> str:
+    """A token of the sequence by name: CLS, DIST, REGi (the prefix tokens), or patch (r, c)."""
+    first = cfg.num_prefix_tokens
+    if index < first:
+        return cfg.prefix_names()[index]
+    return t("token_rc", r=(index - first) // cfg.grid[1], c=(index - first) % cfg.grid[1])

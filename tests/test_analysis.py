@@ -107,9 +107,22 @@ def test_sequence_for_display_keeps_rows_aligned():
     cls = torch.full((6,), -1.0)
     pos = torch.arange(9.0)[:, None].repeat(1, 6) * 10  # (N+1, D): row j holds 10 j
     small_tokens, small_cls, small_pos = analysis.sequence_for_display(tokens, cls, pos, 4, 3)
-    assert small_tokens.shape == (4, 3) and small_cls.shape == (3,) and small_pos.shape == (5, 3)
-    assert small_tokens[1, 0] == 2.5 and small_cls[0] == -1  # rows 2-3 averaged; CLS alone
+    assert small_tokens.shape == (4, 3) and small_cls.shape == (1, 3) and small_pos.shape == (5, 3)
+    assert small_tokens[1, 0] == 2.5 and small_cls[0, 0] == -1  # rows 2-3 averaged; CLS alone
     assert small_pos[0, 0] == 0 and small_pos[2, 0] == 35  # CLS's position; patches 2-3 (positions 3, 4)
+
+
+def test_sequence_for_display_lays_out_cls_dist_and_registers():
+    """DeiT-like CLS and DIST carry position rows 0 and 1; two registers carry none (NaN rows)."""
+    tokens = torch.arange(8.0)[:, None].repeat(1, 6)  # (N=8, D=6)
+    prefix = torch.stack([torch.full((6,), -1.0), torch.full((6,), -2.0), torch.full((6,), -3.0),
+                          torch.full((6,), -4.0)])  # CLS, DIST, REG1, REG2  # fmt: skip
+    pos = torch.arange(10.0)[:, None].repeat(1, 6) * 10  # (E = 2 + 8, D): CLS, DIST, then the patches
+    small_tokens, small_prefix, small_pos = analysis.sequence_for_display(tokens, prefix, pos, 4, 3, num_prefix=2)
+    assert small_prefix.shape == (4, 3) and small_pos.shape == (8, 3)
+    assert small_prefix[:, 0].tolist() == [-1, -2, -3, -4]
+    assert small_pos[:2, 0].tolist() == [0, 10] and torch.isnan(small_pos[2:4]).all()
+    assert small_pos[4, 0] == 25  # patches 0-1 (positions 2, 3) under token rows 0-1
 
 
 def test_pick_head_rollout_map_and_token_patch():

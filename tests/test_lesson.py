@@ -20,11 +20,19 @@ CONFIGS = [
 SHAPE = re.compile(r"^\((\d+(?:, \d+)*)\)")
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.img_size}-P{c.patch_size}-D{c.embed_dim}")
+PREFIXED = [
+    ViTConfig(img_size=(64, 48), patch_size=16, embed_dim=24, depth=1, num_heads=2, dist_token=True),  # DeiT
+    ViTConfig(img_size=(56, 42), patch_size=14, embed_dim=24, depth=1, num_heads=2, reg_tokens=4),  # DINOv2-reg
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS + PREFIXED, ids=lambda c: f"{c.img_size}-P{c.patch_size}-D{c.embed_dim}")
 def test_the_code_panel_runs_and_each_comment_is_the_shape_it_makes(cfg):
     H, W = cfg.img_size
-    T, D = cfg.num_patches + 1, cfg.embed_dim
-    ns = {"image": torch.randn(1, 3, H, W), "cls_token": torch.randn(1, 1, D), "pos_embed": torch.randn(1, T, D),
+    D = cfg.embed_dim
+    vit = VisionTransformer(cfg).eval()
+    ns = {"image": torch.randn(1, 3, H, W), "cls_token": vit.cls_token.detach(), "pos_embed": vit.pos_embed.detach(),
+          "dist_token": getattr(vit, "dist_token", None), "reg_token": getattr(vit, "reg_token", None),
           "encoder": torch.nn.TransformerEncoder(
               torch.nn.TransformerEncoderLayer(D, cfg.num_heads, batch_first=True), num_layers=1,
               enable_nested_tensor=False)}  # fmt: skip
@@ -40,7 +48,11 @@ def test_the_code_panel_runs_and_each_comment_is_the_shape_it_makes(cfg):
             assert tuple(ns[name].weight.shape) == expected, code
             checked += 1
     assert ns["same"] is True  # Conv2d and split + flatten + Linear agree
-    assert checked == 11  # every line that makes a tensor or a layer
+    assert checked == 11 + int(cfg.dist_token) + 2 * int(cfg.reg_tokens > 0)  # every line making a tensor or layer
+    assert tuple(ns["seq"].shape) == (1, cfg.num_tokens, D)
+    with torch.no_grad():  # the panel's sequence is the model's, with the panel's Conv2d weights
+        vit.patch_embed.proj.load_state_dict(ns["proj"].state_dict())
+        torch.testing.assert_close(ns["seq"], vit.embed(ns["image"])[2])
     text = lesson.code_text(cfg)
     assert f"kernel_size={cfg.patch_size}, stride={cfg.patch_size}" in text and f"out_channels={D}" in text
 

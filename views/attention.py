@@ -1,5 +1,5 @@
-"""View: attention. For a chosen query (CLS or any patch): its map in one block and head on the
-picture, every block × head at once, the raw T × T matrix, and attention rollout.
+"""View: attention. For a chosen query (CLS, DeiT's DIST, a register, or any patch): its map in one
+block and head on the picture, every block × head at once, the raw T × T matrix, and attention rollout.
 
 All its controls (query, opacity, block, head, fusion, discard ratio) rerun only this view
 (``st.fragment``); rollout per (fusion, discard) and every figure are cached with the run.
@@ -32,6 +32,13 @@ def pick_query(grid_w: int) -> None:
         S.update({"q_kind": "patch", "q_r": r, "q_c": col})
 
 
+def query_name(t: Translator, kind: str) -> str:
+    """How the page names a query kind: CLS token, A patch, DIST token, register i."""
+    if kind.startswith("reg"):
+        return t("query_reg", i=int(kind.removeprefix("reg")))
+    return t(f"query_{kind}")
+
+
 def head_name(t: Translator, head) -> str:
     return t("mean_title") if head == "mean" else str(head + 1)
 
@@ -41,8 +48,10 @@ def query_controls(t: Translator, c: Computed, compact: bool = False) -> float:
     half the page wide): no opacity slider."""
     Gh, Gw = c.cfg.grid
     kind, row, col, last = st.columns([2, 1, 1, 2]) if not compact else (*st.columns([2, 1, 1]), None)
-    kind.radio(t("query"), ["cls", "patch"], format_func=lambda q: t(f"query_{q}"), horizontal=True,
-               **S.bind("q_kind"))  # fmt: skip
+    options = S.query_options(c.cfg)  # cls, (dist, reg1 …), patch
+    pick = kind.radio if len(options) <= 3 else kind.selectbox  # CLS, DIST and a patch fit in a row
+    extra = dict(horizontal=True) if len(options) <= 3 else {}
+    pick(t("query"), options, format_func=partial(query_name, t), **extra, **S.bind("q_kind"))
     patch = S.get("q_kind") == "patch"
     row.number_input(t("token_row"), 0, Gh - 1, disabled=not patch, **S.bind("q_r"))
     col.number_input(t("token_col"), 0, Gw - 1, disabled=not patch, **S.bind("q_c"))
@@ -89,10 +98,14 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
             block, head = block_and_head(t, c, side_by_side=True)
     else:
         alpha = query_controls(t, c)
-    query = S.query_index(cfg.grid)
+    query = S.query_index(cfg)
     c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
-    patch = divmod(query - 1, Gw) if query else None
-    shown = t("attn_query_cls") if query == 0 else t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t))
+    first = cfg.num_prefix_tokens  # the first patch's token index
+    patch = divmod(query - first, Gw) if query >= first else None
+    if patch:
+        shown = t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t))
+    else:
+        shown = t("attn_query_cls") if query == 0 else t("attn_query_prefix", name=cfg.prefix_names()[query])
     if not compact:
         st.markdown(shown)
         left, right = st.columns([1, 2])
@@ -101,7 +114,7 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
             block, head = block_and_head(t, c)
 
         def picker():
-            rows, source = (list(range(cfg.num_patches + 1)), c.trace.attentions) if c.full else (
+            rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
                 c.trace.rows, c.trace.attention_rows)  # fmt: skip
             maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
             chosen = analysis.pick_head(maps[block - 1], head)  # (Gh, Gw)
@@ -131,7 +144,7 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
 def layer_head(t: Translator, c: Computed, query: int, alpha: float):
     """Every block × head (and their mean) for this query, on a thumbnail of the picture."""
     cfg = c.cfg
-    rows, source = (list(range(cfg.num_patches + 1)), c.trace.attentions) if c.full else (
+    rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
         c.trace.rows, c.trace.attention_rows)  # fmt: skip
     maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
     thumb = image.grid_thumbnail(c.pixels, cfg.grid)
@@ -144,7 +157,7 @@ def layer_head(t: Translator, c: Computed, query: int, alpha: float):
 def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
     st.subheader(t("raw_header"))
     if not c.full:
-        st.info(t("needs_full", T=c.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        st.info(t("needs_full", T=c.cfg.num_tokens, max=model.FULL_ATTENTION_MAX))
         return
     matrix = analysis.pick_head(c.trace.attentions[block - 1][0], head)  # (T, T)
     shown, step, _ = analysis.display_downsample(matrix, MATRIX_MAX, MATRIX_MAX)
@@ -161,7 +174,7 @@ def rollout(t: Translator, c: Computed, query: int, patch, alpha: float) -> None
     st.subheader(t("rollout_header"))
     st.markdown(t("rollout_explain"))
     if not c.full:
-        st.info(t("needs_full", T=c.cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        st.info(t("needs_full", T=c.cfg.num_tokens, max=model.FULL_ATTENTION_MAX))
         return
     fusion_col, discard_col = st.columns(2)
     fusion_col.selectbox(t("fusion"), ["mean", "max", "min"], format_func=lambda f: t(f"fusion_{f}"),

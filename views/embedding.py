@@ -79,24 +79,29 @@ def sequence(t: Translator, c: Computed, lesson: bool = False) -> None:
     """Flatten the grid, prepend CLS, add the position embeddings: the encoder's input. In the
     ``lesson`` the step's own text replaces the heading and the explanation."""
     cfg = c.cfg
-    N, D = cfg.num_patches, cfg.embed_dim
+    N, D, T = cfg.num_patches, cfg.embed_dim, cfg.num_tokens
     Gh, Gw = cfg.grid
     if not lesson:
         st.subheader(t("sequence_header"))
-        st.markdown(t("sequence_explain", N=N, D=D, T=N + 1))
+        st.markdown(t("sequence_explain", N=N, D=D, T=T))
+    if cfg.num_prefix_tokens > 1:
+        st.markdown(t("seq_prefix", names=", ".join(cfg.prefix_names()), S=cfg.num_prefix_tokens, N=N, T=T)
+                    + (" " + t("seq_registers", r=cfg.reg_tokens) if cfg.reg_tokens else ""))  # fmt: skip
 
     def build():
         vit = c.vit
-        patch_tokens, cls, pos = analysis.sequence_for_display(
+        patch_tokens, prefix, pos = analysis.sequence_for_display(
             c.trace.patch_tokens[0],
-            vit.cls_token.detach().cpu()[0, 0],
+            vit.prefix_tokens().detach().cpu(),
             vit.pos_embed.detach().cpu()[0],
             *HEATMAP_MAX,
-        )  # (n, d), (d,), (n + 1, d)
-        titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), t("seq_cls", T=N + 1, D=D),
-                  t("seq_pos", T=N + 1, D=D), t("seq_sum", T=N + 1, D=D)]  # fmt: skip
-        return sequence_fig.sequence_figure(patch_tokens.numpy(), cls.numpy(), pos.numpy(), cfg.grid, titles,
-                                            height=SEQUENCE_HEIGHT[lesson])  # fmt: skip
+            num_prefix=cfg.embed_len - N,
+        )  # (n, d), (S, d), (S + n, d)
+        first = t("seq_cls", T=T, D=D) if cfg.num_prefix_tokens == 1 else t("seq_prefix_title", T=T, D=D)
+        titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), first,
+                  t("seq_pos", T=T, D=D), t("seq_sum", T=T, D=D)]  # fmt: skip
+        return sequence_fig.sequence_figure(patch_tokens.numpy(), prefix.numpy(), pos.numpy(), cfg.grid, titles,
+                                            SEQUENCE_HEIGHT[lesson], cfg.prefix_names())  # fmt: skip
 
     ui.cached_chart("sequence", (c.run, t.lang, lesson), build)
     st.caption(t("seq_scales") + (" " + t("seq_scales_random") if c.weights == S.RANDOM else ""))

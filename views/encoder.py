@@ -45,17 +45,18 @@ def inside_head(t: Translator, c: Computed, block: int, head, query: int, headin
     Gh, Gw = cfg.grid
     if heading:
         st.subheader(t("enc_head_header"))
-    who = t("query_cls") if query == 0 else t("token_rc", r=(query - 1) // Gw, c=(query - 1) % Gw)
-    st.markdown(t("enc_head_explain", b=block, h=h + 1, q=who, hs=hs, D=cfg.embed_dim, T=cfg.num_patches + 1)
+    first = cfg.num_prefix_tokens
+    who = t("query_cls") if query == 0 else ui.token_name(t, cfg, query)
+    st.markdown(t("enc_head_explain", b=block, h=h + 1, q=who, hs=hs, D=cfg.embed_dim, T=cfg.num_tokens)
                 + (" " + t("enc_head_mean") if head == "mean" else ""))  # fmt: skip
     key = (c.run, t.lang, block, h, query)
     titles = [t("enc_vec_x", D=cfg.embed_dim), t("enc_vec_q", hs=hs), t("enc_vec_out", hs=hs)]
     ui.cached_chart("head_vectors", key, lambda: encoder_fig.head_vectors_figure(
         step.x[query].numpy(), step.q.numpy(), step.out.numpy(), titles))  # fmt: skip
-    patch = divmod(query - 1, Gw) if query else None
+    patch = divmod(query - first, Gw) if query >= first else None
     map_titles = [t("enc_scores", hs=hs), t("enc_weights")]
     ui.cached_chart("head_maps", key, lambda: encoder_fig.head_maps_figure(
-        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, patch))  # fmt: skip
+        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, patch, cfg.prefix_names(), query))  # fmt: skip
     rows = c.trace.attentions[block - 1][0, h] if c.full else None  # (T, T)
     if rows is not None:
         diff = float((rows[query] - step.weights).abs().max())
@@ -78,11 +79,12 @@ def token_norms(t: Translator, c: Computed) -> None:
     st.slider(t("enc_norms_block"), 0, max(last, 1), help=t("enc_norms_block_help"), **slider)
     x_labels = [t("enc_lens_embed")] + [t("block_short", b=b + 1) for b in range(cfg.depth)]
     where = x_labels[shown]
-    names = {"prefix0": "CLS", "median": t("enc_norms_median"), "max": t("enc_norms_max"),
-             "map": t("enc_norms_map", where=where)}  # fmt: skip
+    first = cfg.num_prefix_tokens
+    names = {**{f"prefix{i}": name for i, name in enumerate(cfg.prefix_names())}, "median": t("enc_norms_median"),
+             "max": t("enc_norms_max"), "map": t("enc_norms_map", where=where)}  # fmt: skip
     ui.cached_chart("token_norms", (c.run, t.lang, shown), lambda: encoder_fig.token_norms_figure(
-        norms, 1, cfg.grid, shown, names, x_labels))  # fmt: skip
-    ratio = float(norms[shown, 1:].max() / max(np.median(norms[shown, 1:]), 1e-12))
+        norms, first, cfg.grid, shown, names, x_labels))  # fmt: skip
+    ratio = float(norms[shown, first:].max() / max(np.median(norms[shown, first:]), 1e-12))
     st.caption(t("enc_norms_ratio", where=where, ratio=f"{ratio:.1f}"))
 
 
@@ -115,9 +117,9 @@ def draw(t: Translator, c: Computed) -> None:
     st.subheader(t("enc_gae_header"))
     st.markdown(t("enc_gae_explain"))
     if not c.full:
-        st.info(t("needs_full", T=cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+        st.info(t("needs_full", T=cfg.num_tokens, max=model.FULL_ATTENTION_MAX))
         return
-    if cfg.depth * (cfg.num_patches + 1) * cfg.embed_dim > GAE_AUTO_MAX:
+    if cfg.depth * (cfg.num_tokens) * cfg.embed_dim > GAE_AUTO_MAX:
         st.toggle(t("enc_gae_toggle"), help=t("enc_gae_toggle_help", depth=cfg.depth), **S.bind("gae_on"))
         if not S.get("gae_on"):
             return

@@ -65,7 +65,7 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
             button.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes,
                           icon=":material/school:", width="stretch")  # fmt: skip
     labels = [t(key, depth=c.cfg.depth) for key in lesson.OVERVIEW_BOXES]
-    D, N, T = c.cfg.embed_dim, c.cfg.num_patches, c.cfg.num_patches + 1
+    D, N, T = c.cfg.embed_dim, c.cfg.num_patches, c.cfg.num_tokens
     arrows = [f"({N}, 3·{c.cfg.patch_size}²)", f"({N}, {D})", f"({T}, {D})", f"CLS ({D})"]
     size = OVERVIEW_FONT[ui.presenter()]
     ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes, size),

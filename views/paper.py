@@ -35,7 +35,7 @@ def draw(t: Translator, c: Computed) -> None:
             st.info(t("fig7_pos_too_many", N=cfg.num_patches, max=POS_GRID_MAX))
     with right:
         if not c.full:
-            st.info(t("needs_full", T=cfg.num_patches + 1, max=model.FULL_ATTENTION_MAX))
+            st.info(t("needs_full", T=cfg.num_tokens, max=model.FULL_ATTENTION_MAX))
             return
         axes = (t("fig7_dist_x"), t("fig7_dist_y"))
         ui.cached_chart("fig7_distance", (c.run, t.lang),

@@ -139,6 +139,8 @@ def fit_to(cfg: config.ViTConfig) -> list[tuple[str, int, int]]:
     for name, (top, bottom) in bounds.items():
         if (before := _clamp(name, top, bottom)) is not None:
             moved.append((name, before, st.session_state[name]))
+    if st.session_state["q_kind"] not in query_options(cfg):  # a register of the last model, or a link's
+        put("q_kind", "cls")
     head = st.session_state["head"]
     if head != "mean" and not 0 <= int(head) < cfg.num_heads:  # fewer heads than before, or a link's head
         put("head", cfg.num_heads - 1)
@@ -153,12 +155,20 @@ def fit_notice(t, moved: list[tuple[str, int, int]]) -> None:
         st.caption(t("clamped", what=what, before=before, now=now))
 
 
-def query_index(grid: tuple[int, int]) -> int:
-    """The attention query chosen: 0 = CLS, 1 + r·Gw + c = patch (r, c), clamped to ``grid`` (Gh, Gw)."""
-    Gh, Gw = grid
-    if st.session_state["q_kind"] != "patch":
-        return 0
-    return 1 + min(int(st.session_state["q_r"]), Gh - 1) * Gw + min(int(st.session_state["q_c"]), Gw - 1)
+def query_index(cfg: config.ViTConfig) -> int:
+    """The attention query chosen: a prefix token's index (0 = CLS, then DIST, registers) or
+    ``S + r·Gw + c`` for patch (r, c), clamped to the grid; a prefix token the model lacks is CLS."""
+    Gh, Gw = cfg.grid
+    kind = st.session_state["q_kind"]
+    if kind != "patch":
+        names = [name.lower() for name in cfg.prefix_names()]
+        return names.index(kind) if kind in names else 0
+    return cfg.token_index(min(int(st.session_state["q_r"]), Gh - 1), min(int(st.session_state["q_c"]), Gw - 1))
+
+
+def query_options(cfg: config.ViTConfig) -> list[str]:
+    """The query kinds the model offers: its prefix tokens by name (``cls``, ``dist``, ``reg1`` …), then ``patch``."""
+    return [name.lower() for name in cfg.prefix_names()] + ["patch"]
 
 
 def restore_from_url(shapes_config: dict | None) -> list[urlstate.Problem]:

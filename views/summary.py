@@ -40,9 +40,10 @@ def shape_strip(t: Translator, c: Computed) -> None:
         parts.append(f"**`{tuple(shape)}`** {label}" if shape else f"→ *{label}* →")
     st.markdown(" ".join(parts))
     N, nh = cfg.num_patches, cfg.num_heads
-    T = N + 1
+    T = cfg.num_tokens
     cost = t(
-        "cost_line", N=N, params=f"{config.count_parameters(cfg):,}", nh=nh, T=T, entries=f"{nh * T * T:,}",
+        "cost_line", N=N, prefix=cfg.prefix_summary(), params=f"{config.count_parameters(cfg):,}", nh=nh, T=T,
+        entries=f"{nh * T * T:,}",
         mb=f"{nh * T * T * 4 / 1e6:.2f}",
     )  # fmt: skip
     st.caption(cost + " · " + t("forward_time", ms=c.seconds * 1000, device=c.dev))

@@ -1,6 +1,8 @@
 """Maths on a forward :class:`~vizlib.model.Trace`: predictions, PCA colours, attention maps.
 
-Shape legend: B batch, N patch tokens, T = N + 1 with CLS, D embedding dim, nh heads, K classes.
+Shape legend: B batch, N patch tokens, S prefix tokens (CLS, DeiT's DIST, registers), T = S + N,
+D embedding dim, nh heads, K classes. The patches are always the last N tokens, so a map over the grid
+is ``[..., -N:]`` whatever the prefix.
 """
 
 from __future__ import annotations
@@ -176,21 +178,33 @@ def conv_vs_linear(inputs: torch.Tensor, conv: nn.Conv2d, min_run_time: float = 
 
 
 def sequence_for_display(
-    patch_tokens: torch.Tensor, cls_token: torch.Tensor, pos_embed: torch.Tensor, max_rows: int, max_cols: int
+    patch_tokens: torch.Tensor,
+    prefix_tokens: torch.Tensor,
+    pos_embed: torch.Tensor,
+    max_rows: int,
+    max_cols: int,
+    num_prefix: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Patch tokens ``(N, D)``, CLS ``(D,)`` and position embeddings ``(N+1, D)`` reduced alike.
+    """Patch tokens ``(N, D)``, prefix tokens ``(S, D)`` (or CLS alone ``(D,)``) and position
+    embeddings ``(E, D)`` reduced alike, with the position rows laid out as the sequence's.
 
-    Patch rows (of the tokens and of the position embeddings) are block-averaged with the same
-    step and the CLS row is kept apart, so that row i + 1 of the position matrix still belongs
-    to row i of the tokens.
+    ``num_prefix`` (default S) of the prefix tokens carry a position embedding (CLS, DeiT's DIST);
+    the others (registers) get a row of NaN. Patch rows (of the tokens and of the position
+    embeddings) are block-averaged with the same step and the prefix rows are kept apart, so that
+    row S + i of the position matrix still belongs to row i of the tokens.
 
     Returns:
-        ``(n, d)``, ``(d,)``, ``(n + 1, d)`` with n ≤ max_rows and d ≤ max_cols.
+        ``(n, d)``, ``(S, d)``, ``(S + n, d)`` with n ≤ max_rows and d ≤ max_cols.
     """
+    prefix = prefix_tokens.reshape(-1, prefix_tokens.shape[-1])  # (S, D)
+    S = prefix.shape[0]
+    carried = S if num_prefix is None else num_prefix
     tokens, _, _ = display_downsample(patch_tokens, max_rows, max_cols)  # (n, d)
-    pos_patches, _, _ = display_downsample(pos_embed[1:], max_rows, max_cols)  # (n, d)
-    cls_rows, _, _ = display_downsample(torch.stack([cls_token, pos_embed[0]]), 2, max_cols)  # (2, d)
-    return tokens, cls_rows[0], torch.cat([cls_rows[1:], pos_patches])  # (n, d), (d,), (n + 1, d)
+    pos_patches, _, _ = display_downsample(pos_embed[carried:], max_rows, max_cols)  # (n, d)
+    rows, _, _ = display_downsample(torch.cat([prefix, pos_embed[:carried]]), S + carried, max_cols)  # (S + s, d)
+    pos_prefix = torch.full((S, rows.shape[1]), float("nan"))  # (S, d) registers: no position embedding
+    pos_prefix[:carried] = rows[S:]
+    return tokens, rows[:S], torch.cat([pos_prefix, pos_patches])  # (n, d), (S, d), (S + n, d)
 
 
 # ---------------------------------------------------------------- attention analysis (ViT paper, Fig. 6 and 7)
@@ -254,13 +268,14 @@ def patch_centres(grid: tuple[int, int], patch_size: int) -> torch.Tensor:
 def mean_attention_distance(attentions: list[torch.Tensor], grid: tuple[int, int], patch_size: int) -> torch.Tensor:
     """Mean attention distance per block and head (the ViT paper's Fig. 7 right, in pixels).
 
-    The authors' definition (google-research/vision_transformer#162): drop the CLS row and column,
-    weight the pixel distance between patch centres by the attention, sum over the patch keys and
-    average over the patch queries (and images). The weights are *not* renormalised after CLS is
-    dropped, so a head that sends most of its attention to CLS has a short distance.
+    The authors' definition (google-research/vision_transformer#162): drop the CLS row and column
+    (here every prefix token's: CLS, DIST, registers), weight the pixel distance between patch
+    centres by the attention, sum over the patch keys and average over the patch queries (and
+    images). The weights are *not* renormalised after the prefix is dropped, so a head that sends
+    most of its attention to CLS (or to a register) has a short distance.
 
     Args:
-        attentions: per block ``(B, nh, T, T)`` with CLS first, rows summing to 1.
+        attentions: per block ``(B, nh, T, T)``, prefix tokens first, then the Gh·Gw patches.
         grid: ``(Gh, Gw)``.
         patch_size: P in pixels.
 
@@ -271,7 +286,7 @@ def mean_attention_distance(attentions: list[torch.Tensor], grid: tuple[int, int
     distance = torch.cdist(centres, centres)  # (N, N) pixels
     per_block = []
     for attn in attentions:
-        patches = attn[:, :, 1:, 1:].double()  # (B, nh, N, N) patch queries × patch keys
+        patches = attn[:, :, -len(centres) :, -len(centres) :].double()  # (B, nh, N, N) patch queries × keys
         per_query = (patches * distance).sum(dim=-1)  # (B, nh, N)
         per_block.append(per_query.mean(dim=(0, 2)))  # (nh,)
     return torch.stack(per_block).float()  # (depth, nh)
@@ -281,14 +296,14 @@ def pos_embed_similarity(pos_embed: torch.Tensor, grid: tuple[int, int]) -> torc
     """Cosine similarity of every patch's position embedding with every other (Fig. 7 centre).
 
     Args:
-        pos_embed: ``(1, N + 1, D)`` as the model holds it, CLS first.
+        pos_embed: ``(1, E, D)`` as the model holds it: CLS (and DIST) first, the N patches last.
         grid: ``(Gh, Gw)``.
 
     Returns:
         ``(Gh, Gw, Gh, Gw)``: entry ``[i, j, k, l]`` compares patch (i, j) with patch (k, l).
     """
     Gh, Gw = grid
-    patches = torch.nn.functional.normalize(pos_embed[0, 1:].double(), dim=-1)  # (N, D) unit rows
+    patches = torch.nn.functional.normalize(pos_embed[0, -Gh * Gw :].double(), dim=-1)  # (N, D) unit rows
     return (patches @ patches.T).reshape(Gh, Gw, Gh, Gw).float()  # (Gh, Gw, Gh, Gw)
 
 
@@ -312,7 +327,7 @@ def filter_components(weight: torch.Tensor, k: int = 28) -> torch.Tensor:
 
 
 def query_maps(attention_rows: list[torch.Tensor], rows: list[int], query: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Attention of one query (0 = CLS, 1 + r·Gw + c = patch (r, c)) to every patch, per block and head.
+    """Attention of one query (0 = CLS, S + r·Gw + c = patch (r, c)) to every patch, per block and head.
 
     Args:
         attention_rows: ``Trace.attention_rows``, per block ``(B, nh, R, T)``.
@@ -321,13 +336,13 @@ def query_maps(attention_rows: list[torch.Tensor], rows: list[int], query: int, 
         grid: ``(Gh, Gw)``.
 
     Returns:
-        ``(depth, nh, Gh, Gw)`` for the first image (the query's weight on CLS left out).
+        ``(depth, nh, Gh, Gw)`` for the first image (the query's weight on the prefix tokens left out).
     """
     if query not in rows:
         raise ValueError(f"query {query} was not traced: the trace holds rows {rows}")
     i = rows.index(query)
     Gh, Gw = grid
-    return torch.stack([a[0, :, i, 1:].reshape(-1, Gh, Gw) for a in attention_rows])  # (depth, nh, Gh, Gw)
+    return torch.stack([a[0, :, i, -Gh * Gw :].reshape(-1, Gh, Gw) for a in attention_rows])  # (depth, nh, Gh, Gw)
 
 
 def pick_head(per_head: torch.Tensor, head: int | str) -> torch.Tensor:
@@ -336,8 +351,9 @@ def pick_head(per_head: torch.Tensor, head: int | str) -> torch.Tensor:
 
 
 def rollout_map(rollout: torch.Tensor, query: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Row ``query`` of a ``(B, T, T)`` rollout (first image) over the patches, as ``(Gh, Gw)``."""
-    return rollout[0, query, 1:].reshape(grid)  # (Gh, Gw)
+    """Row ``query`` of a ``(B, T, T)`` rollout (first image) over the patches (the last Gh·Gw
+    tokens), as ``(Gh, Gw)``."""
+    return rollout[0, query, -grid[0] * grid[1] :].reshape(grid)  # (Gh, Gw)
 
 
 def token_patch(
@@ -362,7 +378,7 @@ class AttentionStep:
 
     block: int  # 0-based
     head: int  # 0-based
-    query: int  # token index: 0 = CLS, 1 + r·Gw + c = patch (r, c)
+    query: int  # token index: 0 = CLS, S + r·Gw + c = patch (r, c)
     x: torch.Tensor  # (T, D) the block's input after norm1, one row per token
     q: torch.Tensor  # (hs,) the query token's query vector
     k: torch.Tensor  # (T, hs) every token's key
@@ -405,16 +421,18 @@ def attention_step(model, trace, block: int, head: int, query: int) -> Attention
 
 
 def logit_lens(model, trace) -> torch.Tensor:
-    """The CLS token after the embedding and after each block, read through the final LayerNorm
-    and the head, as class probabilities: (depth + 1, K), first image. The last row equals
-    ``softmax(trace.logits)``. (nostalgebraist 2020, "interpreting GPT: the logit lens"; the same
-    read-out applied to ViT by ViT-Explainer.) Raises ValueError for a model without a head."""
+    """The CLS token (DeiT: CLS and DIST, both heads averaged) after the embedding and after each
+    block, read through the final LayerNorm and the head, as class probabilities: (depth + 1, K),
+    first image. The last row equals ``softmax(trace.logits)``. (nostalgebraist 2020, "interpreting
+    GPT: the logit lens"; the same read-out applied to ViT by ViT-Explainer.) Raises ValueError for
+    a model without a head."""
     if model.cfg.num_classes == 0:
         raise ValueError("the logit lens needs a classification head; this model has none")
     device = next(model.parameters()).device
-    cls = torch.stack([trace.tokens[0, 0], *(h[0, 0] for h in trace.hidden_states)])  # (depth + 1, D)
+    S = model.cfg.num_prefix_tokens
+    prefix = torch.stack([trace.tokens[0, :S], *(h[0, :S] for h in trace.hidden_states)])  # (depth + 1, S, D)
     with torch.inference_mode():
-        logits = model.head(model.norm(cls.to(device)))  # (depth + 1, K)
+        logits = model.forward_head(model.norm(prefix.to(device)))  # (depth + 1, K)
     return logits.softmax(dim=-1).cpu()  # (depth + 1, K)
 
 
@@ -424,7 +442,7 @@ def gae_relevance(model, x: torch.Tensor, target: int | None = None) -> torch.Te
     Chefer, Gur & Wolf, ICCV 2021, "Generic Attention-model Explainability for Interpreting
     Bi-Modal and Encoder-Decoder Transformers" (arXiv 2103.15679), rule 5–6 for self-attention:
     ``R = I`` (T × T); for each block in order ``Ā = mean_heads((∂y_t/∂A ⊙ A).clamp(min=0))`` and
-    ``R = R + Ā @ R``; the map is ``R[0, 1:]`` (CLS's row, the patches) on the grid. ``target`` is
+    ``R = R + Ā @ R``; the map is ``R[0, -N:]`` (CLS's row, the patches) on the grid. ``target`` is
     a class index (default: the predicted class). The gradients flow through the attention
     tensors ``forward_trace`` returns (no hooks); autograd is on only inside this function.
     Needs the full T×T attention (T ≤ ``FULL_ATTENTION_MAX``), else ValueError.
@@ -434,7 +452,7 @@ def gae_relevance(model, x: torch.Tensor, target: int | None = None) -> torch.Te
     with torch.enable_grad():
         trace = model.forward_trace(x[:1].to(device))
         if trace.attentions is None:
-            raise ValueError(f"relevance needs every attention matrix; {Gh * Gw + 1} tokens are too many")
+            raise ValueError(f"relevance needs every attention matrix; {model.cfg.num_tokens} tokens are too many")
         for attention in trace.attentions:
             attention.retain_grad()
         logits = trace.logits[0]  # (K,)
@@ -446,7 +464,7 @@ def gae_relevance(model, x: torch.Tensor, target: int | None = None) -> torch.Te
             weighted = (attention.grad * attention)[0].clamp(min=0).mean(dim=0)  # (T, T) Ā
             relevance = relevance + weighted @ relevance  # (T, T)
     model.zero_grad(set_to_none=True)
-    return relevance[0, 1:].detach().reshape(Gh, Gw).cpu()  # (Gh, Gw)
+    return relevance[0, -Gh * Gw :].detach().reshape(Gh, Gw).cpu()  # (Gh, Gw)
 
 
 def deletion_curve(model, x: torch.Tensor, order: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
@@ -478,10 +496,11 @@ def deletion_orders(trace, relevance: torch.Tensor, seed: int = 0) -> dict[str, 
     ``gae`` (``relevance`` (Gh, Gw), from ``gae_relevance``), ``rollout`` (mean of heads, CLS's
     row), ``last_cls`` (the last block's CLS attention, heads averaged) and ``random`` (``seed``).
     Needs the full attention matrices of ``trace``."""
+    N = relevance.numel()
     maps = {
         "gae": relevance.flatten(),  # (N,)
-        "rollout": attention_rollout(trace.attentions, "mean", 0.0)[0, 0, 1:],  # (N,)
-        "last_cls": trace.attentions[-1][0, :, 0, 1:].mean(0),  # (N,)
+        "rollout": attention_rollout(trace.attentions, "mean", 0.0)[0, 0, -N:],  # (N,)
+        "last_cls": trace.attentions[-1][0, :, 0, -N:].mean(0),  # (N,)
     }
     orders = {name: values.argsort(descending=True) for name, values in maps.items()}
     orders["random"] = torch.randperm(len(maps["gae"]), generator=torch.Generator().manual_seed(seed))

@@ -160,6 +160,12 @@ class ViTConfig:
         """The prefix tokens' short names in sequence order: ``CLS``, ``DIST``, ``REG1`` … ``REGr``."""
         return ["CLS", *(["DIST"] if self.dist_token else []), *(f"REG{i + 1}" for i in range(self.reg_tokens))]
 
+    def prefix_summary(self) -> str:
+        """The prefix tokens in a few characters: ``CLS``, ``CLS, DIST``, ``CLS, 4 REG``."""
+        return ", ".join(
+            ["CLS", *(["DIST"] if self.dist_token else []), *([f"{self.reg_tokens} REG"] if self.reg_tokens else [])]
+        )
+
     def token_index(self, r: int, c: int) -> int:
         """Sequence index of patch (r, c): ``num_prefix_tokens + r·Gw + c``."""
         return self.num_prefix_tokens + r * self.grid[1] + c
@@ -205,7 +211,7 @@ def shape_strip(cfg: ViTConfig) -> list[tuple[str, tuple[int, ...], dict]]:
         ("strip_grid", (D, Gh, Gw), {}),
         ("strip_flatten", (), {}),
         ("strip_tokens", (N, D), {}),
-        ("strip_cls_pos", (), {}),
+        ("strip_cls_pos", (), {"prefix": cfg.prefix_summary()}),
         ("strip_sequence", (T, D), {}),
         ("strip_encoder", (), {"depth": cfg.depth}),
         ("strip_attention", (nh, T, T), {}),

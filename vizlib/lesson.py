@@ -39,7 +39,7 @@ def numbers(cfg: ViTConfig) -> dict[str, int]:
     """The numbers every lesson text and the code panel are written with."""
     (H, W), P = cfg.img_size, cfg.patch_size
     Gh, Gw = cfg.grid
-    return dict(H=H, W=W, P=P, D=cfg.embed_dim, Gh=Gh, Gw=Gw, N=Gh * Gw, T=Gh * Gw + 1, L=3 * P * P,
+    return dict(H=H, W=W, P=P, D=cfg.embed_dim, Gh=Gh, Gw=Gw, N=Gh * Gw, T=cfg.num_tokens, L=3 * P * P,
                 depth=cfg.depth, heads=cfg.num_heads)  # fmt: skip
 
 
@@ -53,8 +53,10 @@ CODE_NOTES = {  # the code's three remarks; the page passes them translated
 def code_lines(cfg: ViTConfig, notes: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """The patch embedding as PyTorch code with the user's numbers, and the shape each line makes.
 
-    Runs as written given ``image`` (1, 3, H, W), ``cls_token`` (1, 1, D), ``pos_embed`` (1, T, D)
-    and ``encoder`` (a test executes it). Returns (code, comment) pairs; comment may be empty.
+    Runs as written given ``image`` (1, 3, H, W), ``cls_token`` (1, 1, D), ``pos_embed`` (1, E, D)
+    and ``encoder`` (a test executes it); for DeiT also ``dist_token`` (1, 1, D), for registers
+    ``reg_token`` (1, r, D), inserted after the position embeddings as ``transformers`` does.
+    Returns (code, comment) pairs; comment may be empty.
     ``notes`` replaces the remarks of ``CODE_NOTES`` (same keys and fields), e.g. in Japanese.
     """
     n = numbers(cfg)
@@ -82,9 +84,24 @@ def code_lines(cfg: ViTConfig, notes: dict[str, str] | None = None) -> list[tupl
         ("same = torch.allclose(linear(patches), tokens, atol=1e-4)", "True"),
         ("", ""),
         ("cls = cls_token.expand(1, -1, -1)", f"(1, 1, {D})"),
-        ("seq = torch.cat([cls, tokens], dim=1) + pos_embed", f"(1, {T}, {D})"),
+        *prefix_lines(cfg),
         ("out = encoder(seq)", f"(1, {T}, {D})"),
     ]
+
+
+def prefix_lines(cfg: ViTConfig) -> list[tuple[str, str]]:
+    """The code panel's lines that put the prefix tokens in front: CLS (and DeiT's DIST) with their
+    position embeddings, then the registers, which have none (DINOv2 with registers)."""
+    D, E = cfg.embed_dim, cfg.embed_len
+    lines = [("dist = dist_token.expand(1, -1, -1)", f"(1, 1, {D})")] if cfg.dist_token else []
+    front = "cls, dist" if cfg.dist_token else "cls"
+    lines.append((f"seq = torch.cat([{front}, tokens], dim=1) + pos_embed", f"(1, {E}, {D})"))
+    if cfg.reg_tokens:
+        S = E - cfg.num_patches
+        T = cfg.num_tokens
+        lines += [("regs = reg_token.expand(1, -1, -1)", f"(1, {cfg.reg_tokens}, {D})"),
+                  (f"seq = torch.cat([seq[:, :{S}], regs, seq[:, {S}:]], dim=1)", f"(1, {T}, {D})")]  # fmt: skip
+    return lines
 
 
 CODE_ALIGN = 44  # comments of lines up to this long line up; longer lines keep theirs two spaces after

@@ -225,6 +225,11 @@ class VisionTransformer(nn.Module):
             tokens = torch.cat([tokens[:, :S], reg, tokens[:, S:]], dim=1)  # (B, T, D)
         return patch_grid, patch_tokens, tokens
 
+    def prefix_tokens(self) -> torch.Tensor:
+        """The learned prefix tokens in sequence order, CLS, DIST, registers: ``(S, D)``."""
+        parts = [self.cls_token] + [getattr(self, n) for n in ("dist_token", "reg_token") if hasattr(self, n)]
+        return torch.cat(parts, dim=1)[0]  # (S, D)
+
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, K)`` from the final-normed tokens ``(B, T, D)`` (timm's name): the head on CLS,
         for DeiT the mean of ``head`` on CLS and ``head_dist`` on DIST (as ``transformers``'

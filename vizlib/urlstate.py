@@ -67,9 +67,10 @@ def _head(text: str) -> int | str:
 
 
 def _query(text: str) -> tuple[str, int, int]:
-    """``cls`` or ``ROW,COL`` (0-based patch) → (q_kind, q_r, q_c)."""
-    if text == "cls":
-        return ("cls", 0, 0)
+    """``cls``, ``dist``, ``reg1``…``reg64`` (a prefix token) or ``ROW,COL`` (0-based patch) →
+    (q_kind, q_r, q_c). A prefix token the model lacks falls back to CLS on the page."""
+    if text in ("cls", "dist") or re.fullmatch(r"reg([1-9]|[1-5][0-9]|6[0-4])", text):
+        return (text, 0, 0)
     r, c = (int(part) for part in text.split(","))
     if not (0 <= r < 4096 and 0 <= c < 4096):
         raise ValueError(f"patch ({r}, {c}) is outside the grid")
@@ -160,7 +161,7 @@ def encode(state: Mapping[str, object]) -> dict[str, str]:
             if state.get("q_kind") == "patch":
                 out[name] = f"{int(state.get('q_r', 0))},{int(state.get('q_c', 0))}"
             elif "q_kind" in state:
-                out[name] = "cls"
+                out[name] = str(state["q_kind"])
             continue
         if key not in state or state[key] is None:
             continue

@@ -3,12 +3,13 @@ deletion test of a relevance map.
 
 ``head_vectors_figure``: the query token's input row x (D), its query q (hs) and the head's
 output (hs) as strips. ``head_maps_figure``: each key's score q·k/√hs and its softmax weight,
-CLS in its own cell beside the patch grid. ``lens_figure``: the logit lens (the CLS token read
-out after the embedding and after each block). ``deletion_figure``: the probability of the
-predicted class as the most relevant patches are replaced by the mean colour, one curve per map.
+the prefix tokens (CLS, DIST, registers) in cells of their own beside the patch grid.
+``lens_figure``: the logit lens (the CLS token read out after the embedding and after each block).
+``deletion_figure``: the probability of the predicted class as the most relevant patches are
+replaced by the mean colour, one curve per map.
 
-Shape legend: T = N + 1 tokens (CLS first), Gh × Gw = N patches, D embedding dim, hs head size,
-K classes, L = depth + 1 read-outs.
+Shape legend: T = S + N tokens (S prefix tokens, CLS first), Gh × Gw = N patches, D embedding dim,
+hs head size, K classes, L = depth + 1 read-outs.
 """
 
 from __future__ import annotations
@@ -46,38 +47,60 @@ def head_vectors_figure(x_row: np.ndarray, q: np.ndarray, out: np.ndarray, title
     return fig
 
 
+HEAD_MAP_DOMAINS = ((0.0, 0.06), (0.075, 0.43), (0.53, 0.59), (0.605, 0.96))  # x: prefix, scores, prefix, weights
+
+
 def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, int], titles: list[str],
-                     query: tuple[int, int] | None) -> go.Figure:  # fmt: skip
-    """Scores (T,) and weights (T,) over the keys: CLS (key 0) in a cell of its own at the left of
-    each, the patches on the Gh×Gw grid; ``query`` (r, c) outlined, None for the CLS query.
-    Each map has its own colour bar with its numbers."""
+                     query: tuple[int, int] | None, prefix_names: list[str] | None = None,
+                     query_index: int | None = None) -> go.Figure:  # fmt: skip
+    """Scores (T,) and weights (T,) over the keys: the S prefix tokens (``prefix_names``, default
+    CLS alone) in a column of cells of their own at the left of each, named in them, the patches
+    (the last Gh·Gw keys) on the Gh×Gw grid. ``query`` (r, c) is outlined on the grid; a prefix
+    query (``query_index`` < S) is outlined in its cell. Each map has its own colour bar."""
     Gh, Gw = grid
-    fig = make_subplots(rows=1, cols=4, column_widths=[0.06, 0.44, 0.06, 0.44], horizontal_spacing=0.02,
-                        subplot_titles=["CLS", titles[0], "CLS", titles[1]])  # fmt: skip
+    names = prefix_names or ["CLS"]
+    S = len(names)
+    label = "CLS" if S == 1 else " "  # a blank title keeps its annotation (the cells carry the names)
+    fig = make_subplots(rows=1, cols=4, subplot_titles=[label, titles[0], label, titles[1]])
+    # Prefix column, grid, then room for the grid's colour bar before the next pair.
+    for axis, domain, title in zip((1, 2, 3, 4), HEAD_MAP_DOMAINS, fig.layout.annotations, strict=True):
+        fig.layout[f"xaxis{axis}"].domain = domain
+        title.x = sum(domain) / 2
+    outline = dict(color="#00c853", width=3)
     for i, (values, scale) in enumerate(((scores, "RdBu_r"), (weights, "Viridis"))):
         lo, hi = (float(values.min()), float(values.max()))
         if scale == "RdBu_r":
             lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
-        cls_col, grid_col = 2 * i + 1, 2 * i + 2
+        prefix_col, grid_col = 2 * i + 1, 2 * i + 2
         common = dict(colorscale=scale, zmin=lo, zmax=hi)
-        fig.add_trace(go.Heatmap(z=[[float(values[0])]], showscale=False, hovertemplate="CLS: %{z:.4f}<extra></extra>",
-                                 **common), row=1, col=cls_col)  # fmt: skip
+        fig.add_trace(
+            go.Heatmap(
+                z=values[:S, None].astype(np.float32), showscale=False, text=[[n] for n in names],
+                texttemplate="%{text}" if S > 1 else None, textfont=dict(size=9),
+                hovertemplate="%{text}: %{z:.4f}<extra></extra>", **common,
+            ),
+            row=1, col=prefix_col,
+        )  # fmt: skip
         right = fig.layout[f"xaxis{grid_col}"].domain[1]
         fig.add_trace(
             go.Heatmap(
-                z=values[1:].reshape(Gh, Gw).astype(np.float32), hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>",
+                z=values[S:].reshape(Gh, Gw).astype(np.float32), hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>",
                 colorbar=dict(x=right + 0.005, xanchor="left", thickness=8, len=0.8, tickfont=dict(size=10)), **common,
             ),
             row=1, col=grid_col,
         )  # fmt: skip
         if query is not None:
             r, c = query
-            outline = dict(color="#00c853", width=3)
             fig.add_shape(
                 type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=outline, row=1, col=grid_col
             )
+        elif query_index is not None and S > 1:
+            fig.add_shape(type="rect", x0=-0.5, x1=0.5, y0=query_index - 0.5, y1=query_index + 0.5, line=outline,
+                          row=1, col=prefix_col)  # fmt: skip
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{grid_col}", row=1, col=grid_col)
-        fig.update_yaxes(scaleanchor=f"x{cls_col}", row=1, col=cls_col)  # CLS: one square cell
+        fig.update_yaxes(autorange="reversed", row=1, col=prefix_col)
+        if S == 1:
+            fig.update_yaxes(scaleanchor=f"x{prefix_col}", row=1, col=prefix_col)  # CLS: one square cell
     _axes_off(fig)
     fig.update_annotations(font_size=13)
     fig.update_layout(margin=dict(l=0, r=40, t=30, b=0), height=300)
