@@ -241,3 +241,61 @@ def test_prefix_tokens_in_our_own_model_keep_their_order():
     assert count_parameters(cfg) == sum(p.numel() for p in vit.parameters())
     norms = analysis.token_norms(vit.forward_trace(x))
     assert norms.shape == (2, 11)
+
+
+def test_maps_over_the_grid_leave_every_prefix_token_out():
+    """Mean attention distance, query maps, rollout and GAE over patches only, against formulas
+    written here on a model with CLS, DIST and 3 registers (S = 5)."""
+    cfg = ViTConfig(img_size=(42, 56), patch_size=14, embed_dim=16, depth=2, num_heads=2, dist_token=True,
+                    reg_tokens=3, init_values=0.5, num_classes=3, head_dist=True, seed=3)  # fmt: skip
+    vit = VisionTransformer(cfg).eval()
+    randomise_(vit, 11)
+    x = torch.randn(1, 3, 42, 56)
+    with torch.no_grad():
+        trace = vit.forward_trace(x)
+    S, (Gh, Gw) = cfg.num_prefix_tokens, cfg.grid
+    assert S == 5 and trace.num_prefix_tokens == 5
+    # mean attention distance: patch queries × patch keys, pixel distances between patch centres
+    expected = torch.zeros(2, 2, dtype=torch.float64)
+    for b, attn in enumerate(trace.attentions):
+        for h in range(2):
+            total = 0.0
+            for q in range(Gh * Gw):
+                for k in range(Gh * Gw):
+                    (qr, qc), (kr, kc) = divmod(q, Gw), divmod(k, Gw)
+                    dist = 14 * ((qr - kr) ** 2 + (qc - kc) ** 2) ** 0.5
+                    total += float(attn[0, h, S + q, S + k]) * dist
+            expected[b, h] = total / (Gh * Gw)
+    torch.testing.assert_close(analysis.mean_attention_distance(trace.attentions, cfg.grid, 14).double(), expected,
+                               atol=1e-4, rtol=1e-5)  # fmt: skip
+    # a register's query map: its row, patch keys only, on the grid
+    maps = analysis.query_maps(trace.attentions, list(range(cfg.num_tokens)), 3, cfg.grid)  # REG2
+    assert torch.equal(maps[1, 0, 1, 2], trace.attentions[1][0, 0, 3, S + 1 * Gw + 2])
+    rollout = analysis.attention_rollout(trace.attentions)
+    assert torch.equal(analysis.rollout_map(rollout, 0, cfg.grid)[2, 3], rollout[0, 0, S + 2 * Gw + 3])
+    relevance = analysis.gae_relevance(vit, x)
+    assert relevance.shape == (Gh, Gw)
+    # logit lens's last read-out is the prediction, both heads averaged
+    lens = analysis.logit_lens(vit, trace)
+    torch.testing.assert_close(lens[-1], trace.logits[0].softmax(-1))
+
+
+def test_gae_on_distilled_deit_equals_an_implementation_on_transformers(tmp_path):
+    """GAE from CLS's row, patches only (keys 2 …), through both averaged heads, against the same
+    rule written on transformers' DeiT with teacher (its returned attention maps, retain_grad)."""
+    reference = save_family("facebook/deit-small-distilled-patch16-224", tmp_path, seed=9, num_labels=4,
+                            image_size=[64, 96])  # fmt: skip
+    vit = load_folder(tmp_path).model
+    x = torch.randn(1, 3, 64, 96)
+    target = 2
+    out = reference(pixel_values=x, output_attentions=True)
+    for attention in out.attentions:
+        attention.retain_grad()
+    out.logits[0, target].backward()
+    R = torch.eye(out.attentions[0].shape[-1])
+    for attention in out.attentions:
+        R = R + (attention.grad[0] * attention[0]).clamp(min=0).mean(0) @ R
+    want = R[0, 2:].detach().reshape(4, 6)  # CLS's row; keys CLS, DIST left out
+    got = analysis.gae_relevance(vit, x, target)
+    assert want.abs().max() > 1e-4
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)

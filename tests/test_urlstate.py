@@ -32,6 +32,16 @@ def test_mean_head_and_cls_query():
     assert urlstate.parse(params)[0] == {"head": "mean", "q_kind": "cls", "q_r": 0, "q_c": 0}
 
 
+def test_prefix_token_queries_travel_by_name():
+    for kind in ("dist", "reg1", "reg4", "reg64"):
+        params = urlstate.encode({"q_kind": kind, "q_r": 2, "q_c": 2})
+        assert params == {"q": kind}
+        assert urlstate.parse(params)[0] == {"q_kind": kind, "q_r": 0, "q_c": 0}
+    for bad in ("reg0", "reg65", "REG1", "reg", "dist1"):
+        state, problems = urlstate.parse({"q": bad})
+        assert "q_kind" not in state and [p.name for p in problems] == ["q"], bad
+
+
 def test_garbage_is_dropped_with_a_reason_and_the_rest_is_kept():
     params = {"P": "9", "D": "lots", "heads": "0", "lang": "fr", "fit": "zoom", "sample": "../../etc/passwd",
               "hub": "http://evil/x", "q": "1;2", "presenter": "yes", "colour": "red", "step": "8"}  # fmt: skip
