@@ -299,3 +299,17 @@ def test_gae_on_distilled_deit_equals_an_implementation_on_transformers(tmp_path
     got = analysis.gae_relevance(vit, x, target)
     assert want.abs().max() > 1e-4
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_a_lone_deit_safetensors_file_loads_like_its_folder(tmp_path):
+    from vizlib.weights import load_safetensors_bytes
+
+    reference = save_family("facebook/deit-small-distilled-patch16-224", tmp_path, seed=2, num_labels=3,
+                            image_size=[160, 224])  # fmt: skip
+    data = (tmp_path / "model.safetensors").read_bytes()
+    loaded = load_safetensors_bytes(data, num_heads=6, img_size=(160, 224))
+    cfg = loaded.model.cfg
+    assert cfg.dist_token and cfg.head_dist and cfg.grid == (10, 14) and cfg.num_classes == 3
+    x = torch.randn(1, 3, 160, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(x), reference(pixel_values=x).logits, atol=1e-5, rtol=1e-5)
