@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench load browser-deps clean
+.PHONY: run test lint bench load browser-deps proxy-deps replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,26 @@ run: $(VENV)/.app-installed
 browser-deps:
 	@bash scripts/install-browser.sh || echo "browser-deps: not installed; browser tests will be skipped"
 
-test: $(VENV)/.dev-installed browser-deps
+# Debian's haproxy (2.6) for the replicas test and `make replicas`; skipped tests say so without it.
+proxy-deps:
+	@command -v haproxy >/dev/null || bash scripts/install-haproxy.sh || echo "proxy-deps: haproxy not installed; the replicas test will be skipped"
+
+# N Streamlit replicas on loopback behind HAProxy (deploy/haproxy.cfg) at http://127.0.0.1:8500.
+N ?= 3
+replicas: $(VENV)/.app-installed proxy-deps
+	$(BIN)/python -m scripts.replicas $(N)
+
+test: $(VENV)/.dev-installed browser-deps proxy-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5), nothing was checked"; exit 0; fi; \
 	exit $$rc
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check vizlib views page tests app.py scripts
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/yamllint -s deploy/k8s .yamllint.yaml
+	@if command -v haproxy >/dev/null; then haproxy -c -f deploy/haproxy.cfg; \
+	else echo "lint: haproxy not installed (make proxy-deps): deploy/haproxy.cfg not checked"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
