@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from page import serving
 from views.state import RANDOM, SHAPES, SHAPES_DIR
 from vizlib import analysis, config, image, model
 from vizlib import weights as weights_lib
@@ -37,7 +38,7 @@ TRACE_CACHE_BYTES = 1024 * 2**20  # forward passes (ViT-B/16 at 224 px with ever
 
 def clear() -> None:
     """Empty every cache of this module and Streamlit's (tests that count forward passes)."""
-    for cache in (_pictures, _fitted, _traces):
+    for cache in (_pictures, _fitted, _traces, _loaded, _models):
         cache.clear()
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -73,7 +74,20 @@ def release_memory() -> None:
         pass
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+def parameter_bytes(value) -> int:
+    """Bytes of a model's parameters (a ``Loaded``'s model, or the model itself): what it holds."""
+    vit = value.model if isinstance(value, weights_lib.Loaded) else value
+    return sum(p.numel() * p.element_size() for p in vit.parameters())
+
+
+# Models shared by every session, bounded in bytes of parameters (a ViT-B/16 is 346 MB): the
+# trained weights read (``get_loaded``) and the models run (``get_model``: random inits, resampled
+# patch sizes, copies on a device). A model larger than its cache is built for each run, not kept.
+_loaded = cachetools.LRUCache(maxsize=serving.policy().model_cache_bytes, getsizeof=parameter_bytes)
+_models = cachetools.LRUCache(maxsize=serving.policy().model_cache_bytes, getsizeof=parameter_bytes)
+
+
+@cachetools.cached(_models, key=lambda cfg, dev, weights=RANDOM: (cfg, dev, weights), condition=threading.Condition())
 def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.VisionTransformer:
     """One model per (config, device, weights), shared by every session.
 
@@ -90,15 +104,26 @@ def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.V
     return vit.to(dev)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+def loaded_already(weights: str) -> bool:
+    """Whether these trained weights are in memory now (nothing to fetch or read)."""
+    return weights in _loaded
+
+
+@cachetools.cached(_loaded, key=lambda weights, _data=None: weights, condition=threading.Condition())
 def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
     """Trained weights with their labels and normalisation (raises WeightsError).
 
-    ``file:DIGEST:HEADS:H:W`` is an uploaded .safetensors file (0 = as its metadata says): its bytes
-    come with the first call.
+    ``hf:NAME`` is a typed name, loaded as the server's policy allows (``page.serving``: a hub id
+    within its limits, or a folder inside its models folder). ``file:DIGEST:HEADS:H:W`` is an
+    uploaded .safetensors file (0 = as its metadata says): its bytes come with the first call.
+    One load per name at a time: other sessions asking for it meanwhile wait and share it.
     """
     if weights.startswith("hf:"):
-        return weights_lib.load_pretrained(weights.removeprefix("hf:"))
+        name, rules = weights.removeprefix("hf:"), serving.policy()
+        kind, target = serving.resolve(name, rules)
+        if kind == "folder":
+            return weights_lib.load_folder(target, source=name)
+        return weights_lib.load_hub(target, max_bytes=rules.max_bytes, allow=rules.allow)
     if weights.startswith("file:"):
         if _data is None:
             raise weights_lib.WeightsError("the uploaded weights are no longer in memory: upload the file again")

@@ -800,12 +800,14 @@ def tiny_vit(seed: int = 11) -> VisionTransformer:
                                        num_classes=3, seed=seed))  # fmt: skip
 
 
-def test_a_checkpoint_the_page_cannot_run_is_refused_and_the_last_model_kept(at, tmp_path):
+def test_a_checkpoint_the_page_cannot_run_is_refused_and_the_last_model_kept(at, tmp_path, monkeypatch):
     pytest.importorskip("transformers")
     from tests.test_pretrained import tiny_hf
 
+    monkeypatch.setenv("VIT_EXPLORER_MODELS_DIR", str(tmp_path))  # the server's models folder
+    tiny_hf(tmp_path / "grey", num_channels=1)
     at.selectbox(key="w_weights").set_value("pretrained").run()
-    at.text_input(key="w_hub_id").set_value(str(tiny_hf(tmp_path / "grey", num_channels=1))).run()
+    at.text_input(key="w_hub_id").set_value("grey").run()
     at.button(key="load_hub").click().run()
     assert not at.exception and len(at.error) == 1 and "1 input channels" in shown(at.error[0].value)
     assert len(animation(at)["frames"]) == 9  # the article's random model still runs

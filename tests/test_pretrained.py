@@ -101,7 +101,7 @@ def test_offline_and_not_cached_is_a_clear_error(offline_cache):
     cache, _ = offline_cache
     with pytest.raises(WeightsError, match="offline, only models already in the Hugging Face cache"):
         load_pretrained("google/vit-large-patch32-384", cache_dir=str(cache))
-    with pytest.raises(WeightsError, match="neither a folder nor a hub id"):
+    with pytest.raises(WeightsError, match="not a hub id like google/vit-base-patch16-224"):
         load_pretrained("not a//valid id", cache_dir=str(cache))
 
 

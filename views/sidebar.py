@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from page import compute, ui
+from page import compute, serving, ui
 from views import state as S
 from views.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, SHAPE_SAMPLES, SHAPES
 from vizlib import config, device, image, urlstate
@@ -94,6 +94,8 @@ def try_patch_size(P: int) -> None:
 def load_pretrained() -> None:
     """The Load button: an uploaded .safetensors file if there is one, else the named hub model or
     folder; on failure keep the one we had (``weights_error`` says why)."""
+    if not serving.policy().pretrained:  # a link's weights=pretrained on a server that allows none
+        return
     upload = st.session_state.get("weights_file")
     if upload is not None:
         data = upload.getvalue()
@@ -104,6 +106,8 @@ def load_pretrained() -> None:
         data, shown = None, str(S.get("hub_id")).strip()
         name = f"hf:{shown}"
     try:
+        if name.startswith("hf:"):
+            download(shown)
         loaded = compute.get_loaded(name, data)
     except weights_lib.WeightsError as err:
         st.session_state["weights_error"] = (shown, str(err))
@@ -113,6 +117,28 @@ def load_pretrained() -> None:
     S.update(S.config_numbers(loaded.model.cfg))
 
 
+def download(name: str) -> None:
+    """A typed hub id fetched within the server's limits, with a progress bar while it downloads
+    (``page.serving``); a folder of the server's models folder, or a model already in memory or
+    in the cache, goes straight on. Raises WeightsError (a refusal names no folder of the disk)."""
+    rules = serving.policy()
+    kind, repo_id = serving.resolve(name, rules)
+    if kind == "folder" or compute.loaded_already(f"hf:{name}"):
+        return
+    t = Translator(S.get("lang"))
+    job = serving.Download(repo_id, rules)
+    bar = None
+    while not job.wait(0.25):
+        if job.total:
+            bar = bar or st.progress(0.0)
+            bar.progress(min(job.done / job.total, 1.0), text=t("downloading", name=ui.plain(repo_id),
+                         done=f"{job.done / 1e6:,.0f}", total=f"{job.total / 1e6:,.0f}"))  # fmt: skip
+    if bar is not None:
+        bar.empty()
+    if job.error is not None:
+        raise job.error
+
+
 # ---------------------------------------------------------------- model
 
 
@@ -120,6 +146,8 @@ def choose_weights(t: Translator) -> str:
     """``random``, ``shapes@STEP`` or a pretrained name: which parameters the model runs with."""
     meta = compute.shapes_meta()
     options = [RANDOM, SHAPES, PRETRAINED] if meta is not None else [RANDOM, PRETRAINED]
+    if not serving.policy().pretrained:  # the server allows no pretrained weights at all
+        options.remove(PRETRAINED)
     if S.get("weights") not in options:
         S.put("weights", RANDOM)
     if meta is None:

@@ -14,6 +14,8 @@ import json
 import math
 import os
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -395,27 +397,171 @@ def load_pretrained(
     """A Hugging Face ViT, DeiT or DINOv2: a local folder, or a hub id (e.g. ``google/vit-base-patch16-224``,
     ``facebook/deit-small-distilled-patch16-224``, ``facebook/dinov2-with-registers-small``) fetched with
     ``huggingface_hub`` — from its cache when offline. ``img_size`` (H, W): see :func:`config_from_hf`.
+    No limits: a library caller decides what to load. A page that serves others uses
+    :func:`load_hub` with limits and never passes a typed name here.
 
     Raises:
         WeightsError: not found, no network and not cached, or not a family the page reads.
     """
     if Path(name_or_path).is_dir():
         return load_folder(Path(name_or_path), img_size=img_size)
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HFValidationError
+    return load_hub(str(name_or_path), cache_dir, img_size=img_size)
 
-        folder = snapshot_download(repo_id=str(name_or_path), allow_patterns=WEIGHT_FILES, cache_dir=cache_dir)
-    except HFValidationError as err:
+
+# ---------------------------------------------------------------- bounded downloads from the hub
+
+HUB_ID_EXAMPLE = "google/vit-base-patch16-224"
+
+
+def check_hub_id(name: str) -> str:
+    """``name`` if it is a well-formed hub id (``owner/name``), else WeightsError — decided from the
+    string alone, never from the disk, so the message is the same whether or not a folder of that
+    name exists."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        name = None
+    if not name or name.count("/") != 1:
+        raise WeightsError(f"not a hub id like {HUB_ID_EXAMPLE} (owner/name)")
+    return name
+
+
+@dataclass(frozen=True)
+class HubCheckpoint:
+    """What a hub checkpoint's ``model.safetensors`` holds, read without its weights."""
+
+    repo_id: str
+    parameters: int  # number of values in its tensors
+    cached: bool  # already in the local Hugging Face cache (nothing to download)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes its parameters take in memory as float32 (the page runs float32): parameters × 4."""
+        return self.parameters * 4
+
+
+def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
+    """The size of ``repo_id``'s ``model.safetensors`` before any weight byte is fetched: from the
+    local cache's file header when it is there, else from the hub's safetensors metadata
+    (``huggingface_hub.get_safetensors_metadata``: a request for the header only).
+
+    Raises:
+        WeightsError: no such repository or file, no network and not cached, or sharded weights.
+    """
+    import huggingface_hub
+
+    cached = huggingface_hub.try_to_load_from_cache(repo_id, "model.safetensors", cache_dir=cache_dir)
+    if isinstance(cached, str):
+        with open(cached, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(min(size, 100_000_000)))
+        count = sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
+        return HubCheckpoint(repo_id, count, True)
+    try:
+        meta = huggingface_hub.get_safetensors_metadata(repo_id)
+    except Exception as err:  # network, authentication, missing repo or file: all mean "could not read"
         raise WeightsError(
-            f"{name_or_path!r} is neither a folder nor a hub id like google/vit-base-patch16-224"
-        ) from err
-    except Exception as err:  # network, authentication, missing repo: all mean "could not fetch"
-        raise WeightsError(
-            f"could not fetch {name_or_path!r} ({type(err).__name__}): check the name and the network; "
+            f"could not read {repo_id!r} from the hub ({type(err).__name__}): check the name and the network; "
             "offline, only models already in the Hugging Face cache can be loaded"
         ) from err
-    return load_folder(Path(folder), source=name_or_path, img_size=img_size)
+    if meta.sharded or "model.safetensors" not in meta.files_metadata:
+        raise WeightsError(f"{repo_id} keeps its weights in several files; the page reads one model.safetensors")
+    return HubCheckpoint(repo_id, sum(meta.files_metadata["model.safetensors"].parameter_count.values()), False)
+
+
+_fetching: dict[str, threading.Lock] = {}  # one lock per hub id: one download of an id at a time
+_fetching_lock = threading.Lock()
+
+
+def fetch_hub(
+    repo_id: str,
+    cache_dir: str | None = None,
+    max_bytes: int | None = None,
+    allow: frozenset[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Download ``repo_id``'s config, weights and preprocessor config into the Hugging Face cache
+    (or find them there) and return the snapshot folder — within limits checked before any weight
+    byte is fetched.
+
+    Args:
+        repo_id: a hub id (checked by :func:`check_hub_id`).
+        max_bytes: the most bytes its parameters may take as float32 (parameters × 4); None = any.
+        allow: the only hub ids allowed; None = any.
+        progress: called with (bytes done, bytes in all) as the download goes, from its threads.
+
+    A second call for the same id while one downloads waits for it and then finds the files in the
+    cache: one download per id at a time, in this process.
+
+    Raises:
+        WeightsError: not a hub id, not allowed, over the limit (naming its size), or not fetched.
+    """
+    import huggingface_hub
+    import huggingface_hub.errors
+
+    repo_id = check_hub_id(repo_id)
+    if allow is not None and repo_id not in allow:
+        raise WeightsError(f"this server loads only these hub models: {', '.join(sorted(allow)) or 'none'}")
+    with _fetching_lock:
+        lock = _fetching.setdefault(repo_id, threading.Lock())
+    with lock:
+        checkpoint = hub_checkpoint(repo_id, cache_dir)
+        if max_bytes is not None and checkpoint.nbytes > max_bytes:
+            raise WeightsError(
+                f"{repo_id} has {checkpoint.parameters / 1e6:,.0f} M parameters, {checkpoint.nbytes / 1e6:,.0f} MB "
+                f"in memory; this server loads models up to {max_bytes / 1e6:,.0f} MB (about a ViT-B)"
+            )
+        try:
+            if checkpoint.cached:  # all there already (a second caller of the same id ends here): no request
+                try:
+                    local = dict(allow_patterns=WEIGHT_FILES, cache_dir=cache_dir, local_files_only=True)
+                    return Path(huggingface_hub.snapshot_download(repo_id=repo_id, **local))
+                except huggingface_hub.errors.LocalEntryNotFoundError:
+                    pass  # the weights are cached but not the rest: fetch what is missing
+            folder = huggingface_hub.snapshot_download(
+                repo_id=repo_id, allow_patterns=WEIGHT_FILES, cache_dir=cache_dir,
+                tqdm_class=_progress_class(progress) if progress else None,
+            )  # fmt: skip
+        except Exception as err:  # network, authentication, missing repo: all mean "could not fetch"
+            raise WeightsError(
+                f"could not fetch {repo_id!r} ({type(err).__name__}): check the name and the network; "
+                "offline, only models already in the Hugging Face cache can be loaded"
+            ) from err
+    return Path(folder)
+
+
+def load_hub(
+    repo_id: str,
+    cache_dir: str | None = None,
+    img_size: tuple[int, int] | None = None,
+    max_bytes: int | None = None,
+    allow: frozenset[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Loaded:
+    """A hub model through :func:`fetch_hub` (its limits), read by :func:`load_folder`."""
+    return load_folder(fetch_hub(repo_id, cache_dir, max_bytes, allow, progress), source=repo_id, img_size=img_size)
+
+
+def _progress_class(progress: Callable[[int, int], None]):
+    """A tqdm stand-in for ``snapshot_download``'s byte bar that reports to ``progress``."""
+    from tqdm.auto import tqdm
+
+    class Reporting(tqdm):
+        def __init__(self, *args, **kwargs):
+            # snapshot_download's bytes-written bar (not its "Downloading bytes" transfer bar, nor the files bar)
+            self.reports = kwargs.get("unit") == "B" and kwargs.get("desc") != "Downloading bytes"
+            super().__init__(*args, **{**kwargs, "disable": True})
+            self.done = 0
+
+        def update(self, n=1):
+            self.done += int(n or 0)
+            if self.reports:
+                progress(self.done, int(self.total or 0))
+
+    return Reporting
 
 
 METADATA_KEY = "vit_patch_explorer"  # the safetensors ``__metadata__`` entry our export writes (JSON)
