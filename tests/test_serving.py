@@ -235,3 +235,20 @@ def tiny_vit_bytes():
     from vizlib.model import VisionTransformer
 
     return VisionTransformer(ViTConfig(img_size=(32, 32), patch_size=8, embed_dim=16, depth=1, num_heads=2))
+
+
+def test_the_pages_download_thread_shows_progress_while_it_runs(hub):
+    from page import serving
+
+    hub.delay = 0.6
+    job = serving.Download(SMALL, serving.policy())
+    seen = []
+    while not job.wait(0.05):
+        seen.append((job.done, job.total))
+    size = (hub.folders[SMALL] / "model.safetensors").stat().st_size
+    assert job.error is None and job.done == size // 4 * 4 and job.total == size
+    assert any(0 < done < total for done, total in seen)  # the page saw it part-way
+    refused = serving.Download(LARGE, serving.policy())
+    while not refused.wait(0.05):
+        pass
+    assert isinstance(refused.error, WeightsError) and "up to 400 MB" in str(refused.error)
