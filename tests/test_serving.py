@@ -213,6 +213,7 @@ def test_the_page_refuses_an_over_limit_model_naming_its_size(hub):
 def test_the_page_follows_the_servers_allow_list_and_off_switch(hub, monkeypatch):
     monkeypatch.setenv("VIT_EXPLORER_HUB_ALLOW", f"{SMALL}, someone/else")
     at = page()
+    assert any("This server loads only: `facebook/dino-vits8`, `someone/else`" in c.value for c in at.caption)
     assert "only these hub models: facebook/dino-vits8, someone/else" in load(at, "facebook/dino-vits16")
     assert load(at, SMALL) == ""
     monkeypatch.setenv("VIT_EXPLORER_PRETRAINED", "off")

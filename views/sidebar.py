@@ -174,6 +174,9 @@ def choose_weights(t: Translator) -> str:
 
 def choose_pretrained(t: Translator) -> str:
     st.sidebar.text_input(t("hub_id"), help=t("hub_id_help"), **S.bind("hub_id"))
+    allow = serving.policy().allow
+    if allow is not None:  # the server's allow-list: say what can be typed
+        st.sidebar.caption(t("hub_allowed", ids=", ".join(ui.code(a) for a in sorted(allow)) or "—"))
     with st.sidebar.expander(t("weights_upload")):
         st.file_uploader(t("weights_file"), type=["safetensors"], key="weights_file", help=t("weights_file_help"))
         st.number_input(t("upload_heads"), 0, 64, help=t("upload_heads_help"), **S.bind("upload_heads"))
