@@ -52,7 +52,7 @@ class FakeHub:
 
     def get_safetensors_metadata(self, repo_id, **kwargs):
         if repo_id not in self.parameters:
-            raise huggingface_hub.errors.RepositoryNotFoundError(f"{repo_id} not found")
+            raise OSError(f"404: {repo_id} not found")  # the real call raises an HTTP error
         count = self.parameters[repo_id]
 
         class File:
@@ -75,7 +75,7 @@ class FakeHub:
                 raise huggingface_hub.errors.LocalEntryNotFoundError(repo_id)
             return str(self.folders[repo_id])
         if repo_id not in self.folders:
-            raise huggingface_hub.errors.RepositoryNotFoundError(f"{repo_id} not found")
+            raise OSError(f"404: {repo_id} not found")
         self.fetches.append(repo_id)
         size = (self.folders[repo_id] / "model.safetensors").stat().st_size
         bar = tqdm_class(total=0, unit="B", desc="Reconstructing (incomplete total...)") if tqdm_class else None
