@@ -27,6 +27,7 @@ from tests.test_pretrained import save_model, tiny_hf  # noqa: E402
 
 SMALL = "facebook/dino-vits8"  # a save_pretrained copy of its config, depth 2: 9.9 M parameters
 LARGE = "google/vit-large-patch16-224"  # the stand-in reports its real size: 304 M parameters
+SWIN = "microsoft/swin-tiny-patch4-window7-224"  # a family the page does not read
 
 
 class FakeHub:
@@ -38,6 +39,7 @@ class FakeHub:
         self.parameters: dict[str, int] = {}  # what the metadata endpoint reports
         self.cached: set[str] = set()
         self.fetches: list[str] = []  # one entry per download of a checkpoint's weights
+        self.small_files: list[tuple[str, str]] = []  # single small files fetched (config.json)
         self.weight_bytes = 0  # weight bytes handed out
         self.delay = 0.0  # seconds a download takes
 
@@ -69,6 +71,12 @@ class FakeHub:
             return str(self.folders[repo_id] / filename)
         return None
 
+    def hf_hub_download(self, repo_id, filename, **kwargs):
+        if repo_id not in self.folders:
+            raise OSError(f"404: {repo_id} not found")
+        self.small_files.append((repo_id, filename))
+        return str(self.folders[repo_id] / filename)
+
     def snapshot_download(self, repo_id, local_files_only=False, tqdm_class=None, **kwargs):
         if local_files_only:
             if repo_id not in self.cached:
@@ -96,7 +104,16 @@ def hub(tmp_path, monkeypatch):
     save_model(SMALL, tmp_path / "small", seed=1)
     fake.add(SMALL, tmp_path / "small")
     fake.add(LARGE, parameters=304_326_632)
-    for name in ("get_safetensors_metadata", "try_to_load_from_cache", "snapshot_download"):
+    large = tmp_path / "large"  # its config only: the stand-in never serves its weights
+    large.mkdir()
+    (large / "config.json").write_text((tmp_path / "small" / "config.json").read_text())
+    fake.folders[LARGE] = large
+    swin = tmp_path / "swin"  # another family, with weights it must never hand out
+    swin.mkdir()
+    (swin / "config.json").write_text('{"model_type": "swin", "architectures": ["SwinForImageClassification"]}')
+    (swin / "model.safetensors").write_bytes(b"never fetched")
+    fake.folders[SWIN], fake.parameters[SWIN] = swin, 28_000_000
+    for name in ("get_safetensors_metadata", "try_to_load_from_cache", "snapshot_download", "hf_hub_download"):
         monkeypatch.setattr(huggingface_hub, name, getattr(fake, name))
     for name in ("VIT_EXPLORER_MODELS_DIR", "VIT_EXPLORER_HUB_ALLOW", "VIT_EXPLORER_PRETRAINED"):
         monkeypatch.delenv(name, raising=False)
@@ -113,6 +130,12 @@ def test_an_over_limit_checkpoint_is_refused_before_any_weight_byte(hub):
     assert hub.fetches == [] and hub.weight_bytes == 0
     loaded = weights_lib.load_hub(SMALL, max_bytes=400 * 10**6)  # 9.9 M parameters: 40 MB
     assert loaded.source == SMALL and hub.fetches == [SMALL]
+
+
+def test_another_family_is_refused_from_its_config_before_its_weights(hub):
+    with pytest.raises(WeightsError, match=r"SwinForImageClassification \(model_type 'swin'\) is not a family"):
+        weights_lib.fetch_hub(SWIN, max_bytes=400 * 10**6)
+    assert hub.fetches == [] and hub.weight_bytes == 0 and hub.small_files == [(SWIN, "config.json")]
 
 
 def test_an_allow_list_admits_only_its_ids(hub):

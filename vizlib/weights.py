@@ -452,6 +452,7 @@ def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
         WeightsError: no such repository or file, no network and not cached, or sharded weights.
     """
     import huggingface_hub
+    import huggingface_hub.errors
 
     cached = huggingface_hub.try_to_load_from_cache(repo_id, "model.safetensors", cache_dir=cache_dir)
     if isinstance(cached, str):
@@ -462,6 +463,9 @@ def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
         return HubCheckpoint(repo_id, count, True)
     try:
         meta = huggingface_hub.get_safetensors_metadata(repo_id)
+    except huggingface_hub.errors.NotASafetensorsRepoError as err:
+        raise WeightsError(f"{repo_id} has no model.safetensors: only safetensors weights are read "
+                           "(nothing is unpickled)") from err  # fmt: skip
     except Exception as err:  # network, authentication, missing repo or file: all mean "could not read"
         raise WeightsError(
             f"could not read {repo_id!r} from the hub ({type(err).__name__}): check the name and the network; "
@@ -470,6 +474,22 @@ def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
     if meta.sharded or "model.safetensors" not in meta.files_metadata:
         raise WeightsError(f"{repo_id} keeps its weights in several files; the page reads one model.safetensors")
     return HubCheckpoint(repo_id, sum(meta.files_metadata["model.safetensors"].parameter_count.values()), False)
+
+
+def hub_config(repo_id: str, cache_dir: str | None = None) -> dict:
+    """``repo_id``'s ``config.json`` (a few kB), from the cache or the hub. Raises WeightsError."""
+    import huggingface_hub
+
+    path = huggingface_hub.try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir)
+    try:
+        if not isinstance(path, str):
+            path = huggingface_hub.hf_hub_download(repo_id, "config.json", cache_dir=cache_dir)
+        return json.loads(Path(path).read_text())
+    except Exception as err:  # network, authentication, missing repo or file, not JSON
+        raise WeightsError(
+            f"could not read {repo_id!r}'s config.json ({type(err).__name__}): check the name and the network; "
+            "offline, only models already in the Hugging Face cache can be loaded"
+        ) from err
 
 
 _fetching: dict[str, threading.Lock] = {}  # one lock per hub id: one download of an id at a time
@@ -508,6 +528,7 @@ def fetch_hub(
     with _fetching_lock:
         lock = _fetching.setdefault(repo_id, threading.Lock())
     with lock:
+        refuse_unread(hub_config(repo_id, cache_dir))  # another family is refused before its weights are fetched
         checkpoint = hub_checkpoint(repo_id, cache_dir)
         if max_bytes is not None and checkpoint.nbytes > max_bytes:
             raise WeightsError(
