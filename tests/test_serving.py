@@ -235,7 +235,9 @@ def test_the_page_refuses_an_over_limit_model_naming_its_size(hub):
 
 def test_the_page_follows_the_servers_allow_list_and_off_switch(hub, monkeypatch):
     monkeypatch.setenv("VIT_EXPLORER_HUB_ALLOW", f"{SMALL}, someone/else")
+    monkeypatch.setenv("VIT_EXPLORER_MAX_MODEL_MB", "100")
     at = page()
+    assert "up to 100 MB of parameters" in at.text_input(key="w_hub_id").help  # the box says the server's limit
     assert any("This server loads only: `facebook/dino-vits8`, `someone/else`" in c.value for c in at.caption)
     assert "only these hub models: facebook/dino-vits8, someone/else" in load(at, "facebook/dino-vits16")
     assert load(at, SMALL) == ""

@@ -173,8 +173,9 @@ def choose_weights(t: Translator) -> str:
 
 
 def choose_pretrained(t: Translator) -> str:
-    st.sidebar.text_input(t("hub_id"), help=t("hub_id_help"), **S.bind("hub_id"))
-    allow = serving.policy().allow
+    rules = serving.policy()
+    st.sidebar.text_input(t("hub_id"), help=t("hub_id_help", mb=f"{rules.max_bytes / 1e6:,.0f}"), **S.bind("hub_id"))
+    allow = rules.allow
     if allow is not None:  # the server's allow-list: say what can be typed
         st.sidebar.caption(t("hub_allowed", ids=", ".join(ui.code(a) for a in sorted(allow)) or "—"))
     with st.sidebar.expander(t("weights_upload")):
