@@ -92,7 +92,5 @@ def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
 
 def token_name(t: Translator, cfg, index: int) -> str:
     """A token of the sequence by name: CLS, DIST, REGi (the prefix tokens), or patch (r, c)."""
-    first = cfg.num_prefix_tokens
-    if index < first:
-        return cfg.prefix_names()[index]
-    return t("token_rc", r=(index - first) // cfg.grid[1], c=(index - first) % cfg.grid[1])
+    cell = cfg.token_cell(index)
+    return cfg.prefix_names()[index] if cell is None else t("token_rc", r=cell[0], c=cell[1])

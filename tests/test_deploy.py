@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.replicas import haproxy_config
+from scripts.replicas import free_ports, haproxy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -88,12 +87,6 @@ def dockerignored(relative: str, patterns: list[str]) -> bool:
                for pattern in patterns for i, p in enumerate(prefixes))  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(not Path("/opt/wheels").exists() and not os.environ.get("PIP_INDEX_URL"),
                     reason="needs a package index reachable without download.pytorch.org")  # fmt: skip
 def test_the_images_install_steps_serve_the_app(tmp_path):
@@ -123,7 +116,7 @@ def test_the_images_install_steps_serve_the_app(tmp_path):
                              capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert version[0].startswith("2.13.0") and version[1] == "None", version  # the CPU build
     cmd = json.loads(re.search(r"(?m)^CMD (.*)$", DOCKERFILE).group(1))
-    port = free_port()
+    (port,) = free_ports(1)
     cmd = [python if c == "python" else c.replace("8501", str(port)) for c in cmd]
     server = subprocess.Popen(cmd, cwd=app, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
     try:

@@ -238,6 +238,7 @@ def test_prefix_tokens_in_our_own_model_keep_their_order():
     torch.testing.assert_close(tokens[2:5], vit.reg_token[0])
     torch.testing.assert_close(tokens[5:], patches + pos[2:])
     assert cfg.token_index(1, 2) == 5 + 1 * 3 + 2 and cfg.num_tokens == 11
+    assert cfg.token_cell(cfg.token_index(1, 2)) == (1, 2) and [cfg.token_cell(i) for i in range(5)] == [None] * 5
     assert count_parameters(cfg) == sum(p.numel() for p in vit.parameters())
     norms = analysis.token_norms(vit.forward_trace(x))
     assert norms.shape == (2, 11)

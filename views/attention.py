@@ -88,7 +88,7 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
     ``inside(t, c, block, head, query)`` draws more for the chosen block (1-based), head and query
     inside this fragment, so that it follows them (the encoder's one-head arithmetic)."""
     cfg = c.cfg
-    Gh, Gw = cfg.grid
+    Gw = cfg.grid[1]
     if not compact:
         st.markdown(t("attn_explain"))
     if compact:  # the lesson: the picture first (left), its controls and rollout beside it (right)
@@ -100,8 +100,7 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
         alpha = query_controls(t, c)
     query = S.query_index(cfg)
     c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
-    first = cfg.num_prefix_tokens  # the first patch's token index
-    patch = divmod(query - first, Gw) if query >= first else None
+    patch = cfg.token_cell(query)  # None for CLS, DIST or a register
     if patch:
         shown = t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t))
     else:

@@ -42,10 +42,8 @@ def inside_head(t: Translator, c: Computed, block: int, head, query: int, headin
     h = 0 if head == "mean" else int(head)
     step = analysis.attention_step(c.vit, c.trace, block - 1, h, query)
     hs = cfg.embed_dim // cfg.num_heads
-    Gh, Gw = cfg.grid
     if heading:
         st.subheader(t("enc_head_header"))
-    first = cfg.num_prefix_tokens
     who = t("query_cls") if query == 0 else ui.token_name(t, cfg, query)
     st.markdown(t("enc_head_explain", b=block, h=h + 1, q=who, hs=hs, D=cfg.embed_dim, T=cfg.num_tokens)
                 + (" " + t("enc_head_mean") if head == "mean" else ""))  # fmt: skip
@@ -53,10 +51,9 @@ def inside_head(t: Translator, c: Computed, block: int, head, query: int, headin
     titles = [t("enc_vec_x", D=cfg.embed_dim), t("enc_vec_q", hs=hs), t("enc_vec_out", hs=hs)]
     ui.cached_chart("head_vectors", key, lambda: encoder_fig.head_vectors_figure(
         step.x[query].numpy(), step.q.numpy(), step.out.numpy(), titles))  # fmt: skip
-    patch = divmod(query - first, Gw) if query >= first else None
     map_titles = [t("enc_scores", hs=hs), t("enc_weights")]
     ui.cached_chart("head_maps", key, lambda: encoder_fig.head_maps_figure(
-        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, patch, cfg.prefix_names(), query))  # fmt: skip
+        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, query, cfg.prefix_names()))  # fmt: skip
     rows = c.trace.attentions[block - 1][0, h] if c.full else None  # (T, T)
     if rows is not None:
         diff = float((rows[query] - step.weights).abs().max())

@@ -170,6 +170,11 @@ class ViTConfig:
         """Sequence index of patch (r, c): ``num_prefix_tokens + r·Gw + c``."""
         return self.num_prefix_tokens + r * self.grid[1] + c
 
+    def token_cell(self, index: int) -> tuple[int, int] | None:
+        """The grid cell (r, c) of token ``index``, or None for a prefix token (the inverse of ``token_index``)."""
+        first = self.num_prefix_tokens
+        return divmod(index - first, self.grid[1]) if index >= first else None
+
     @property
     def head_dim(self) -> int:
         """hs = D / nh, the width of one attention head."""

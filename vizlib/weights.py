@@ -457,8 +457,8 @@ def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
     cached = huggingface_hub.try_to_load_from_cache(repo_id, "model.safetensors", cache_dir=cache_dir)
     if isinstance(cached, str):
         with open(cached, "rb") as f:
-            size = int.from_bytes(f.read(8), "little")
-            header = json.loads(f.read(min(size, 100_000_000)))
+            start = f.read(8)
+            header = safetensors_header(start + f.read(int.from_bytes(start, "little")))
         count = sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
         return HubCheckpoint(repo_id, count, True)
     try:
@@ -588,11 +588,12 @@ def _progress_class(progress: Callable[[int, int], None]):
 METADATA_KEY = "vit_patch_explorer"  # the safetensors ``__metadata__`` entry our export writes (JSON)
 
 
-def safetensors_metadata(data: bytes) -> dict[str, str]:
-    """The ``__metadata__`` of a .safetensors file's header (``{}`` when it has none).
+def safetensors_header(data: bytes) -> dict:
+    """The JSON header of a .safetensors file, from its first bytes (the whole file or just the header).
 
-    The format: 8 bytes little-endian header length, then that many bytes of JSON; read here
-    without touching the tensors. Raises WeightsError when the header is not that."""
+    The format: 8 bytes little-endian header length, then that many bytes of JSON (each tensor's
+    dtype, shape and offsets, and ``__metadata__``); read here without touching the tensors.
+    Raises WeightsError when the header is not that."""
     if len(data) < 8:
         raise WeightsError("this is not a readable .safetensors file (shorter than its header)")
     size = int.from_bytes(data[:8], "little")
@@ -602,7 +603,13 @@ def safetensors_metadata(data: bytes) -> dict[str, str]:
         header = None
     if not isinstance(header, dict):
         raise WeightsError("this is not a readable .safetensors file (its header is not JSON)")
-    meta = header.get("__metadata__") or {}
+    return header
+
+
+def safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a .safetensors file's header (``{}`` when it has none); see
+    :func:`safetensors_header`."""
+    meta = safetensors_header(data).get("__metadata__") or {}
     return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 

@@ -51,15 +51,15 @@ HEAD_MAP_DOMAINS = ((0.0, 0.06), (0.075, 0.43), (0.53, 0.59), (0.605, 0.96))  # 
 
 
 def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, int], titles: list[str],
-                     query: tuple[int, int] | None, prefix_names: list[str] | None = None,
-                     query_index: int | None = None) -> go.Figure:  # fmt: skip
+                     query: int | None = None, prefix_names: list[str] | None = None) -> go.Figure:  # fmt: skip
     """Scores (T,) and weights (T,) over the keys: the S prefix tokens (``prefix_names``, default
     CLS alone) in a column of cells of their own at the left of each, named in them, the patches
-    (the last Gh·Gw keys) on the Gh×Gw grid. ``query`` (r, c) is outlined on the grid; a prefix
-    query (``query_index`` < S) is outlined in its cell. Each map has its own colour bar."""
+    (the last Gh·Gw keys) on the Gh×Gw grid. The ``query`` token is outlined: a patch on the grid,
+    a prefix token in its cell (CLS alone is not). Each map has its own colour bar."""
     Gh, Gw = grid
     names = prefix_names or ["CLS"]
     S = len(names)
+    cell = divmod(query - S, Gw) if query is not None and query >= S else None
     label = "CLS" if S == 1 else " "  # a blank title keeps its annotation (the cells carry the names)
     fig = make_subplots(rows=1, cols=4, subplot_titles=[label, titles[0], label, titles[1]])
     # Prefix column, grid, then room for the grid's colour bar before the next pair.
@@ -89,13 +89,13 @@ def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, i
             ),
             row=1, col=grid_col,
         )  # fmt: skip
-        if query is not None:
-            r, c = query
+        if cell is not None:
+            r, c = cell
             fig.add_shape(
                 type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=outline, row=1, col=grid_col
             )
-        elif query_index is not None and S > 1:
-            fig.add_shape(type="rect", x0=-0.5, x1=0.5, y0=query_index - 0.5, y1=query_index + 0.5, line=outline,
+        elif query is not None and S > 1:
+            fig.add_shape(type="rect", x0=-0.5, x1=0.5, y0=query - 0.5, y1=query + 0.5, line=outline,
                           row=1, col=prefix_col)  # fmt: skip
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{grid_col}", row=1, col=grid_col)
         fig.update_yaxes(autorange="reversed", row=1, col=prefix_col)
