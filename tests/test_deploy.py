@@ -106,7 +106,7 @@ def test_the_images_install_steps_serve_the_app(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     runs = re.findall(r"(?m)^RUN (pip install .*)$", DOCKERFILE)
-    assert len(runs) == 2, runs
+    assert len(runs) == 3, runs
     mirror = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple")
     for line in runs:
         args = shlex.split(line.replace('"$TORCH_INDEX"', mirror))
@@ -115,6 +115,8 @@ def test_the_images_install_steps_serve_the_app(tmp_path):
     version = subprocess.run([python, "-c", "import torch; print(torch.__version__, torch.version.cuda)"],
                              capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert version[0].startswith("2.13.0") and version[1] == "None", version  # the CPU build
+    shipped = "from vizlib import weights; assert weights.shipped_model_path() is not None"
+    subprocess.run([python, "-c", shipped], cwd=app, check=True, timeout=60)  # the offline real model is there
     cmd = json.loads(re.search(r"(?m)^CMD (.*)$", DOCKERFILE).group(1))
     (port,) = free_ports(1)
     cmd = [python if c == "python" else c.replace("8501", str(port)) for c in cmd]

