@@ -93,7 +93,8 @@ def restore_once() -> None:
     if "url_restored" in st.session_state:
         return
     shapes = compute.shapes_meta()
-    st.session_state["url_problems"] = S.restore_from_url(shapes["config"] if shapes else None)
+    real = compute.real_config() if st.query_params.get("weights") == S.REAL else None  # read only when asked for
+    st.session_state["url_problems"] = S.restore_from_url(shapes["config"] if shapes else None, real)
     st.session_state["url_restored"] = True
     # The link says the picture was uploaded, and this session holds none: the server restarted or
     # the session expired (the browser keeps its address), or the link was shared.
@@ -145,7 +146,8 @@ def main() -> None:
     else:
         S.fit_notice(t, moved)
     if mode == "lesson":
-        lesson.draw(t, c, LESSON_SECTIONS, sidebar.use_shapes_model, sidebar.try_patch_size)
+        lesson.draw(t, c, LESSON_SECTIONS, sidebar.use_shapes_model, sidebar.try_patch_size,
+                    sidebar.use_real_model if compute.real_available() else None)
         summary.shape_strip(t, c)
     else:
         summary.shape_strip(t, c)

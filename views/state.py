@@ -21,7 +21,8 @@ SHAPES_DIR = ASSETS_DIR / "shapes"
 SAMPLES = {path.stem: path for path in sorted(SAMPLES_DIR.glob("*.jpg"))}
 SHAPE_SAMPLES = {f"shape_{path.stem}": path for path in sorted((SHAPES_DIR / "samples").glob("*.png"))}
 ALL_SAMPLES = {**SAMPLES, **SHAPE_SAMPLES}
-RANDOM, SHAPES, PRETRAINED = "random", "shapes", "pretrained"
+RANDOM, SHAPES, REAL, PRETRAINED = "random", "shapes", "real", "pretrained"  # REAL: the offline DINOv2 ViT-S/14
+REAL_SIZE = 448  # the real model's default input: a 32×32 grid of 14-px patches, 1,025 tokens (every matrix kept)
 DEFAULT_HUB_ID = "google/vit-base-patch16-224"
 DEFAULT_SAMPLE = "chelsea"
 PRESETS = {  # name -> the ViT it describes (depth and heads: the article leaves them open)
@@ -171,21 +172,28 @@ def query_options(cfg: config.ViTConfig) -> list[str]:
     return [name.lower() for name in cfg.prefix_names()] + ["patch"]
 
 
-def restore_from_url(shapes_config: dict | None) -> list[urlstate.Problem]:
+def restore_from_url(shapes_config: dict | None, real_config: config.ViTConfig | None = None) -> list[urlstate.Problem]:
     """On a session's first run: the choices a share link carries, applied before any widget exists.
 
-    ``shapes_config`` is the shipped shapes checkpoint's config (None when it is missing).
+    ``shapes_config`` is the shipped shapes checkpoint's config, ``real_config`` the offline real
+    model's at its default size (each None when it is missing).
     Invalid or unknown parameters are skipped (their defaults stay) and returned for a notice.
     """
     state, problems = urlstate.parse(st.query_params.to_dict(), tuple(ALL_SAMPLES))
     if state.get("weights") == SHAPES and shapes_config is None:
         problems.append(urlstate.Problem("weights", SHAPES, "invalid"))
         state.pop("weights")
+    if state.get("weights") == REAL and real_config is None:
+        problems.append(urlstate.Problem("weights", REAL, "invalid"))
+        state.pop("weights")
     weights = state.get("weights", RANDOM)
     numbers = {key: state.pop(key) for key in NUMBER_KEYS if key in state}
     if weights == SHAPES:  # the checkpoint's own shape; only its patch size can change
         defaults = config_numbers(config.ViTConfig(**shapes_config))
         numbers = {key: value for key, value in numbers.items() if key == "patch_size"}
+    elif weights == REAL:  # its own D, depth and heads; the picture's size and the patch size can change
+        defaults = config_numbers(real_config)
+        numbers = {key: value for key, value in numbers.items() if key in ("img_h", "img_w", "patch_size")}
     else:
         defaults = preset_numbers(state.get("preset") if state.get("preset") in PRESETS else "article")
     if weights == PRETRAINED:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from page import compute, ui
 from page.compute import Computed
-from views.state import RANDOM, SHAPE_SAMPLES, SHAPES
+from views.state import RANDOM, REAL, SHAPE_SAMPLES, SHAPES
 from vizlib import config
 from vizlib.i18n import Translator
 
@@ -17,7 +17,9 @@ def weights_badge(t: Translator, c: Computed, picture: str) -> None:
     if c.weights == RANDOM:
         st.badge(t("badge_random"), icon=":material/casino:", color="gray")
         return
-    if c.weights.startswith(("hf:", "file:")):
+    if c.weights == REAL:
+        st.badge(t("badge_real"), icon=":material/visibility:", color="violet", help=t("real_caveat"))
+    elif c.weights.startswith(("hf:", "file:")):
         name = ui.plain(compute.weights_name(c.weights))
         st.badge(t("badge_pretrained", name=name), icon=":material/public:", color="blue")
     else:

