@@ -194,3 +194,23 @@ def test_mean_distance_is_the_authors_formula(grid, P):
     expected = np.stack([authors_mean_distance(P, a.double().numpy(), grid).mean(axis=0) for a in attentions])
     assert np.allclose(got.numpy(), expected, atol=1e-4)
     assert got[1, 0] < 0.5 * got[1, 1]  # most attention on CLS: a short distance, as the authors count it
+
+
+def test_a_few_outlier_patches_do_not_blacken_a_large_map():
+    """Trained ViTs without registers give a few background tokens much of the CLS attention: the
+    colours top out at the 99th percentile on large grids, so the other patches keep their contrast;
+    a small grid keeps min-max colours."""
+    from vizlib.figures import attention as attention_fig
+
+    rng = np.random.default_rng(0)
+    big = rng.uniform(1e-4, 1e-3, size=(32, 32))
+    big[0, 31], big[1, 30] = 0.3, 0.25  # two outliers hold most of the map
+    lo, hi = attention_fig.colour_range(big)
+    assert lo == big.min() and hi < 1e-3 < 0.25
+    assert attention_fig.has_outliers(big)
+    rgb = attention_fig.blend(np.zeros((64, 64, 3), np.uint8), big, 1.0)  # (64, 64, 3), 2 px per patch
+    plain = rgb[::2, ::2].reshape(-1, 3)[big.reshape(-1) < 1e-3]  # the ordinary patches' colours
+    assert np.ptp(plain.astype(int).sum(axis=1)) > 300  # they span the colour scale, not one dark colour
+    small = np.array([[0.1, 0.2, 0.05], [0.3, 0.1, 0.05], [0.1, 0.05, 0.05]])
+    assert attention_fig.colour_range(small) == (0.05, 0.3)
+    assert not attention_fig.has_outliers(small)

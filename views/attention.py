@@ -112,18 +112,20 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
         if not compact:
             block, head = block_and_head(t, c)
 
+        rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
+            c.trace.rows, c.trace.attention_rows)  # fmt: skip
+        maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
+        chosen = analysis.pick_head(maps[block - 1], head).numpy()  # (Gh, Gw)
+
         def picker():
-            rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
-                c.trace.rows, c.trace.attention_rows)  # fmt: skip
-            maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
-            chosen = analysis.pick_head(maps[block - 1], head)  # (Gh, Gw)
             title = t("enlarged_title", b=block, h=head_name(t, head))
-            return attention_fig.overlay_figure(c.pixels, chosen.numpy(), cfg.patch_size, alpha, patch, True, title,
+            return attention_fig.overlay_figure(c.pixels, chosen, cfg.patch_size, alpha, patch, True, title,
                                                 height=PICKER_HEIGHT[compact])  # fmt: skip
 
         ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha, compact), picker,
                         on_select=partial(pick_query, Gw), selection_mode="points")  # fmt: skip
         st.caption(f"{shown} {t('click_to_query')}" if compact else t("click_to_query"))
+        outliers_note(t, chosen)
     if compact:
         with right:
             rollout(t, c, query, patch, alpha)
@@ -138,6 +140,16 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
     if inside is not None:
         inside(t, c, block, head, query)
     S.write_url()  # block, head and query travel in the share link
+
+
+def outliers_note(t: Translator, attention_map) -> None:
+    """Say so when a few patches hold much of the map and are drawn at the top colour (registers)."""
+    if not attention_fig.has_outliers(attention_map):
+        return
+    lo, hi = attention_fig.colour_range(attention_map)
+    over = attention_map > lo + attention_fig.OUTLIER_FACTOR * (hi - lo)
+    share = 100 * float(attention_map[over].sum() / attention_map.sum())
+    st.caption(t("attn_outliers", n=int(over.sum()), pct=f"{share:.0f}"))
 
 
 def layer_head(t: Translator, c: Computed, query: int, alpha: float):

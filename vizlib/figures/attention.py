@@ -26,12 +26,36 @@ def colourise(values: np.ndarray, scale: str = "Inferno") -> np.ndarray:
     return np.stack([np.interp(values, positions, stops[:, ch]) for ch in range(3)], axis=-1)
 
 
+SATURATE_AT = 0.99  # a map's colours top out at this quantile of its values …
+SATURATE_MIN_CELLS = 100  # … once it has this many patches (a 3 × 3 map keeps its own max)
+OUTLIER_FACTOR = 2.0  # a map whose max is this many times its colour top has outliers worth a word
+
+
+def colour_range(attention_map: np.ndarray) -> tuple[float, float]:
+    """(low, high) of a map's colour scale: its min, and its max — or, from ``SATURATE_MIN_CELLS``
+    patches up, its 99th percentile, so that a few outlier patches do not turn the rest black. Trained
+    ViTs without registers put a large share of the CLS attention on a few background tokens (Darcet
+    et al. 2024, "Vision Transformers Need Registers", arXiv 2309.16588): min–max colours then show
+    those few cells and nothing else. The colour bar and the hover give the true values."""
+    values = np.asarray(attention_map, dtype=np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    if values.size >= SATURATE_MIN_CELLS:
+        hi = float(np.quantile(values, SATURATE_AT))
+    return lo, hi if hi > lo else lo + 1.0
+
+
+def has_outliers(attention_map: np.ndarray) -> bool:
+    """Whether the map's max is over ``OUTLIER_FACTOR`` × its colour top (see :func:`colour_range`)."""
+    lo, hi = colour_range(attention_map)
+    return float(np.max(attention_map)) - lo > OUTLIER_FACTOR * (hi - lo)
+
+
 def blend(pixels: np.ndarray, attention_map: np.ndarray, opacity: float) -> np.ndarray:
-    """A ``(Gh, Gw)`` map (scaled to its own min–max) laid over ``(H, W, 3)`` pixels, as uint8 RGB."""
+    """A ``(Gh, Gw)`` map (scaled by :func:`colour_range`) laid over ``(H, W, 3)`` pixels, as uint8 RGB."""
     H, W = pixels.shape[:2]
     Gh, Gw = attention_map.shape
-    lo, span = attention_map.min(), np.ptp(attention_map)
-    cells = colourise((attention_map - lo) / (span if span > 0 else 1.0))  # (Gh, Gw, 3)
+    lo, hi = colour_range(attention_map)
+    cells = colourise(np.clip((attention_map - lo) / (hi - lo), 0, 1))  # (Gh, Gw, 3)
     upsampled = cells.repeat(H // Gh, axis=0).repeat(W // Gw, axis=1)  # (H, W, 3) nearest, as patches
     mixed = (1 - opacity) * pixels / 255.0 + opacity * upsampled  # (H, W, 3)
     return (mixed * 255 + 0.5).astype(np.uint8)
@@ -43,7 +67,7 @@ def layer_head_figure(
     """Every block × head map of one query, each laid over the picture, as one picture of tiles.
 
     The tiles are blended on the server and sent as one compressed image, so a 12 × 13 grid costs
-    about as much as one photo. Each tile is scaled to its own min–max.
+    about as much as one photo. Each tile is scaled to its own range (:func:`colour_range`).
 
     Args:
         pixels: the picture ``(H, W, 3)`` uint8, H and W multiples of the grid (e.g. a thumbnail).
@@ -79,19 +103,21 @@ def overlay_figure(
     title: str = "",
     height: int = 380,
 ) -> go.Figure:
-    """One ``(Gh, Gw)`` map over the picture, coloured from its min to its max (the colour bar gives
-    the true values); the query patch outlined; optionally clickable patches; ``height`` px tall."""
+    """One ``(Gh, Gw)`` map over the picture, coloured over :func:`colour_range` (its min to its max,
+    or its 99th percentile on large grids; the colour bar and hover give the true values); the query
+    patch outlined; optionally clickable patches; ``height`` px tall."""
     from .embedding import click_targets
 
     H, W = pixels.shape[:2]
     P = patch_size
     Gh, Gw = attention_map.shape
+    lo, hi = colour_range(attention_map)
     fig = go.Figure(
         [
             image_trace(pixels),
             go.Heatmap(
                 z=attention_map.astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale=INFERNO,
-                opacity=opacity, zmin=float(attention_map.min()), zmax=float(attention_map.max()),
+                opacity=opacity, zmin=lo, zmax=hi,
                 colorbar=dict(thickness=10),
                 hovertemplate="%{z:.4f}<extra></extra>",
             ),
