@@ -93,16 +93,16 @@ def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.V
 
     ``weights``: ``random`` (seeded init of ``cfg``), ``shapes@STEP`` / ``shapes@final`` (the shipped
     checkpoint), ``real`` (the offline DINOv2) or ``hf:NAME`` / ``file:DIGEST:HEADS`` (pretrained).
-    DINOv2 at another input size has its position embeddings interpolated (``weights.at_size``; ``cfg``
-    then has that size, a multiple of its own patch size); trained weights at another patch size than
-    their own are resampled (FlexiViT). ``cfg`` is otherwise the checkpoint's own.
+    DINOv2 at another input size has its position embeddings interpolated from its stored grid
+    (``weights.at_size``; ``cfg`` then has that size, a multiple of its patch size); trained weights
+    at another patch size than their own are resampled (FlexiViT). ``cfg`` is otherwise the checkpoint's own.
     """
     if weights == RANDOM:
         return model.VisionTransformer(cfg).eval().to(dev)
     loaded = get_loaded(weights)
     vit = loaded.model
-    if cfg.img_size != vit.cfg.img_size and loaded.pos_embed_stored is not None:  # DINOv2 at another size
-        vit = weights_lib.at_size(loaded, cfg.img_size)
+    if loaded.pos_embed_stored is not None:  # DINOv2: any size and patch size from its stored grid
+        vit = weights_lib.at_size(loaded, cfg.img_size, cfg.patch_size)
     if cfg.patch_size != vit.cfg.patch_size:
         vit = weights_lib.with_patch_size(vit, cfg.patch_size)
     assert vit.cfg == cfg, "the page asks for the checkpoint's own config, up to the patch size"

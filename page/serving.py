@@ -13,6 +13,11 @@ must never reach the disk or the network unchecked:
   time; the page shows its progress.
 - ``VIT_EXPLORER_PRETRAINED=off`` removes the *Pretrained* choice (hub, folders and uploaded
   weights) altogether.
+- The box lists a few real models (``SUGGESTED``) the server allows, and *another hub id* only
+  where a typed name can load (no allow-list, or a models folder); ``hub_choices``.
+- No network: the hub's reachability is checked before any request (``vizlib.weights.require_hub``,
+  a few seconds at most), and the page stops waiting for a download that has received nothing for
+  ``STALL_SECONDS`` (``Download.wait``); it goes on in the background and lands in the cache.
 - Models in memory are bounded in bytes (``VIT_EXPLORER_MODEL_CACHE_MB``, default 1024 for the
   trained weights read and as much for the models run; ``page.compute``).
 
@@ -23,8 +28,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from vizlib import weights as weights_lib
 
@@ -35,6 +42,14 @@ MAX_MODEL_MB_ENV = "VIT_EXPLORER_MAX_MODEL_MB"
 MODEL_CACHE_MB_ENV = "VIT_EXPLORER_MODEL_CACHE_MB"
 MAX_MODEL_MB = 400  # default: a ViT-B/16 (86.6 M parameters) is 346 MB as float32; a ViT-L (304 M) is not
 MODEL_CACHE_MB = 1024  # default, for each of the two model caches
+STALL_SECONDS = 20.0  # the page stops waiting for a download that has received nothing for this long
+SUGGESTED = {  # real models one pick away: hub id -> the key of what it shows (``hub_about_*``, ``hub_show_*``)
+    "google/vit-base-patch16-224": "vit",  # ViT-B/16 fine-tuned on ImageNet: its 1,000 classes
+    "facebook/dino-vits8": "dino",  # DINO ViT-S/8 (a ViTModel, no head): attention that outlines objects
+    "facebook/deit-small-distilled-patch16-224": "deit",  # DeiT-S with its distillation token
+    "facebook/dinov2-with-registers-small": "registers",  # DINOv2-S with four register tokens
+}
+OTHER = "other"  # the list's entry for a name typed by hand
 
 
 @dataclass(frozen=True)
@@ -87,11 +102,22 @@ def resolve(name: str, rules: Policy) -> tuple[str, str]:
     return "hub", weights_lib.check_hub_id(name)
 
 
+def hub_choices(rules: Policy) -> list[str]:
+    """What the hub list offers: the suggested ids the server allows, then its other allowed ids,
+    then ``OTHER`` (a typed name) when a typed name can load: any hub id, or a models folder."""
+    if rules.allow is None:
+        return [*SUGGESTED, OTHER]
+    listed = [s for s in SUGGESTED if s in rules.allow] + sorted(rules.allow - set(SUGGESTED))
+    return listed + [OTHER] if rules.models_dir is not None else listed
+
+
 class Download:
     """A hub download in a thread of its own, so that the page's thread can draw its progress."""
 
-    def __init__(self, repo_id: str, rules: Policy):
+    def __init__(self, repo_id: str, rules: Policy, stall_seconds: float = STALL_SECONDS):
         self.done, self.total, self.error = 0, 0, None
+        self.stall_seconds = stall_seconds
+        self._heard = time.monotonic()  # when bytes last arrived (or the download began)
         self._thread = threading.Thread(target=self._run, args=(repo_id, rules), daemon=True)
         self._thread.start()
 
@@ -103,8 +129,27 @@ class Download:
 
     def _report(self, done: int, total: int) -> None:
         self.done, self.total = done, total
+        self._heard = time.monotonic()
 
     def wait(self, seconds: float) -> bool:
-        """Wait up to ``seconds``; True once the download has ended (either way)."""
+        """Wait up to ``seconds``; True once the download has ended (either way), or once nothing has
+        arrived for ``stall_seconds``: ``error`` then says the hub is slow, and the thread goes on."""
         self._thread.join(seconds)
+        if self._thread.is_alive() and time.monotonic() - self._heard > self.stall_seconds:
+            self.error = stalled(self.stall_seconds)
+            return True
         return not self._thread.is_alive()
+
+
+def stalled(seconds: float) -> weights_lib.HubError:
+    """The page's message when a download has received nothing for ``seconds``."""
+    import huggingface_hub.constants
+
+    host = urlsplit(huggingface_hub.constants.ENDPOINT).netloc
+    return weights_lib.HubError(
+        "hub_slow",
+        f"the Hugging Face hub ({host}) sent nothing for {seconds:.0f} s: the network is slow or the hub is busy. "
+        "Try again in a minute; the download goes on in the background",
+        host=host,
+        seconds=f"{seconds:.0f}",
+    )

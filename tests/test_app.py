@@ -17,8 +17,9 @@ from vizlib.model import VisionTransformer
 APP = str(ROOT / "app.py")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # patch grid, stride animation, inspector (window, kernels, output), 3D view, PCA grid, token patch, token vector,
-# token heatmap, sequence, query picker, layer × head grid, raw matrix, rollout, Fig. 7 (filters, positions, distance)
-CHARTS = 17  # drawn on request (toggles): the 3D view, one head's arithmetic, the encoder's inside
+# token heatmap, sequence, the tokens after a block (PCA), query picker, layer × head grid, raw matrix, rollout,
+# Fig. 7 (filters, positions, distance)
+CHARTS = 18  # drawn on request (toggles): the 3D view, one head's arithmetic, the encoder's inside
 TABS = ["Patch splitting", "Embedding grid", "Conv2d = split + Linear", "Attention", "ViT paper Fig. 7", "Predictions"]
 VIEWS = ["patches", "embedding", "proof", "attention", "paper", "predictions"]
 PATCH_CHARTS = 5  # the open view on a first visit: patch grid, animation, inspector (3)
@@ -311,7 +312,9 @@ def test_many_tokens_keep_only_the_rows_asked_for(at):
     assert not at.exception and not at.error
     infos = " ".join(everywhere(at, lambda at: [i.value for i in at.info]))
     assert infos.count("needs every full attention matrix") == 3  # raw matrix, rollout, mean distance
-    assert "3D view draws up to 1024" in infos and "drawn up to 256 patches" in infos
+    assert "3D view draws up to 1024" in infos
+    captions = " ".join(everywhere(at, lambda at: [c.value for c in at.caption]))
+    assert "Every 4th row and column of patches as a tile (10 × 10 tiles of the 40 × 40 patches)" in captions
     assert len(animation(at)["frames"]) == 800  # every 2nd row of windows
     assert any("k = 2" in c.value for c in at.caption)
     open_view(at, "attention")
@@ -386,18 +389,29 @@ def offline_hub(repo_id: str, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
+def choose_hub(at: AppTest, name: str) -> AppTest:
+    """Name a pretrained model as a user does: its entry in the hub list, else "another hub id…"
+    and the name typed in the box that opens."""
+    from page import serving
+
+    if name in serving.hub_choices(serving.policy()):
+        return at.selectbox(key="w_hub_pick").set_value(name).run()
+    at.selectbox(key="w_hub_pick").set_value(serving.OTHER).run()
+    return at.text_input(key="w_hub_id").set_value(name).run()
+
+
 def test_pretrained_from_an_offline_cache_and_a_clear_error(at, tmp_path, monkeypatch):
     offline_hub("facebook/dino-vits8", tmp_path, monkeypatch)
 
     at.selectbox(key="w_weights").set_value("pretrained").run()
     assert not at.exception and any("No pretrained model loaded yet" in i.value for i in at.info)
-    at.text_input(key="w_hub_id").set_value("facebook/dino-vits8").run()
+    choose_hub(at, "facebook/dino-vits8")
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
     assert any("pretrained: facebook/dino-vits8" in shown(m.value) for m in at.markdown)
     assert at.number_input(key="w_patch_size").value == 8 and at.number_input(key="w_img_h").value == 224
     assert any("no classification head" in i.value for i in open_view(at, "predictions").info)
-    at.text_input(key="w_hub_id").set_value("someone/not-cached").run()
+    choose_hub(at, "someone/not-cached")
     at.button(key="load_hub").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "offline" in shown(at.error[0].value)
@@ -807,7 +821,7 @@ def test_a_checkpoint_the_page_cannot_run_is_refused_and_the_last_model_kept(at,
     monkeypatch.setenv("VIT_EXPLORER_MODELS_DIR", str(tmp_path))  # the server's models folder
     tiny_hf(tmp_path / "grey", num_channels=1)
     at.selectbox(key="w_weights").set_value("pretrained").run()
-    at.text_input(key="w_hub_id").set_value("grey").run()
+    choose_hub(at, "grey")
     at.button(key="load_hub").click().run()
     assert not at.exception and len(at.error) == 1 and "1 input channels" in shown(at.error[0].value)
     assert len(animation(at)["frames"]) == 9  # the article's random model still runs
@@ -888,7 +902,7 @@ def test_random_weights_say_they_are_random(at):
 def test_pretrained_and_uploaded_weights_claim_nothing_about_shapes_or_randomness(at, tmp_path, monkeypatch):
     offline_hub("google/vit-base-patch16-224", tmp_path, monkeypatch)
     at.selectbox(key="w_weights").set_value("pretrained").run()
-    at.text_input(key="w_hub_id").set_value("google/vit-base-patch16-224").run()
+    choose_hub(at, "google/vit-base-patch16-224")
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
     from safetensors.torch import save

@@ -169,3 +169,15 @@ def test_payload_budget():
     assert len(fig.to_json()) < 1_500_000
     small = conv_cube_figure(pixels(81, 81), 27, colours(3, 3), embed_dim=32)
     assert len(small.to_json()) < 200_000
+
+
+def test_a_large_grid_shows_every_kth_row_with_true_step_numbers():
+    """32 × 32 windows (the real model at 448 px) are over MAX_FRAMES: every 4th row, 8 × 32 frames,
+    ~3 kB each instead of 1,024 of them; the slider says which true step each frame is."""
+    from vizlib.figures.cube3d import MAX_FRAMES
+
+    fig = conv_cube_figure(pixels(448, 448), 14, colours(32, 32), embed_dim=384)
+    assert len(fig.frames) == 8 * 32 <= MAX_FRAMES
+    labels = [step.label for step in fig.layout.sliders[0].steps]
+    assert labels[32] == "step 129 / 1024 → vector (4, 0)"  # frame 32 is row 4's first window
+    assert len(fig.to_json()) < 1_500_000

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import APP, JAPANESE, VIEWS, open_view, shown, specs
+from tests.test_app import APP, JAPANESE, VIEWS, choose_hub, open_view, shown, specs
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 pytest.importorskip("transformers")
@@ -39,7 +39,7 @@ def load(at, repo_id: str, cache, monkeypatch, lang: str = "en"):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     at.radio(key="w_lang").set_value(lang).run()
     at.selectbox(key="w_weights").set_value("pretrained").run()
-    at.text_input(key="w_hub_id").set_value(repo_id).run()
+    choose_hub(at, repo_id)
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     return at
@@ -108,7 +108,7 @@ def test_a_register_query_falls_back_to_cls_on_a_model_without_registers(at, cac
     load(at, DINO_REG, cache, monkeypatch)
     open_view(at, "attention")
     query_widget(at).set_value("reg3").run()
-    at.text_input(key="w_hub_id").set_value(DEIT).run()
+    choose_hub(at, DEIT)
     at.button(key="load_hub").click().run()
     assert not at.exception and not at.error
     assert at.session_state["q_kind"] == "cls"

@@ -216,3 +216,32 @@ def test_paper_figures():
     assert np.asarray(pos_similarity_figure(sim, "t", ("a", "b")).data[0].z).shape == (2 * 3 - 1, 3 * 4 - 1)
     dist = distance_figure(np.arange(12.0).reshape(4, 3), "t", ("x", "y"), "head")
     assert list(dist.data[0].x) == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4] and list(dist.data[0].y) == list(range(12))
+
+
+def test_position_similarity_of_a_large_grid_keeps_whole_tiles_at_a_stride():
+    """A 6 × 4 grid at stride 2: 3 × 2 tiles, tile (i, j) is patch (2i, 2j) against all 6 × 4 patches."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from vizlib.figures.paper import pos_similarity_strided_figure
+
+    sim = np.random.default_rng(2).uniform(-1, 1, (6, 4, 6, 4))
+    fig = pos_similarity_strided_figure(sim, 2, "t", ("a", "b"))
+    png = base64.b64decode(fig.data[0].source.split(",", 1)[1])
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert pixels.shape[:2] == (3 * 7 - 1, 2 * 5 - 1)  # 3 × 2 tiles of 6 × 4 cells, 1-cell gaps
+    assert (pixels[6] == 255).all() and (pixels[:, 4] == 255).all()  # the gaps are white
+    tile = pixels[7:13, 5:9].astype(int).sum(axis=-1)  # tile (1, 1): patch (2, 2) against all
+    order = np.argsort(sim[2, 2].reshape(-1))
+    assert np.all(np.diff(tile.reshape(-1)[order]) >= -40)  # brighter where more similar (Viridis gets lighter)
+    assert fig.data[1].zmin == -1 and fig.data[1].zmax == 1  # the colour bar's scale
+
+
+def test_the_frame_slider_drops_its_ticks_past_a_hundred_steps():
+    from vizlib.figures.common import frame_slider
+
+    assert frame_slider([str(k) for k in range(100)])["ticklen"] == 4
+    assert frame_slider([str(k) for k in range(1024)])["ticklen"] == 0
+

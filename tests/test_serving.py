@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import APP, animation, shown
+from tests.test_app import APP, animation, app_with_url, choose_hub, shown
 from vizlib import weights as weights_lib
 from vizlib.weights import WeightsError
 
@@ -115,6 +115,7 @@ def hub(tmp_path, monkeypatch):
     fake.folders[SWIN], fake.parameters[SWIN] = swin, 28_000_000
     for name in ("get_safetensors_metadata", "try_to_load_from_cache", "snapshot_download", "hf_hub_download"):
         monkeypatch.setattr(huggingface_hub, name, getattr(fake, name))
+    monkeypatch.setattr(weights_lib, "hub_reachable", lambda endpoint=None: True)  # the stand-in always answers
     for name in ("VIT_EXPLORER_MODELS_DIR", "VIT_EXPLORER_HUB_ALLOW", "VIT_EXPLORER_PRETRAINED"):
         monkeypatch.delenv(name, raising=False)
     return fake
@@ -192,7 +193,7 @@ def page() -> AppTest:
 
 def load(at: AppTest, name: str) -> str:
     """The message the page shows for ``name`` (empty when it loaded)."""
-    at.text_input(key="w_hub_id").set_value(name).run()
+    choose_hub(at, name)
     at.button(key="load_hub").click().run()
     assert not at.exception
     return shown(at.error[0].value) if at.error else ""
@@ -237,9 +238,13 @@ def test_the_page_follows_the_servers_allow_list_and_off_switch(hub, monkeypatch
     monkeypatch.setenv("VIT_EXPLORER_HUB_ALLOW", f"{SMALL}, someone/else")
     monkeypatch.setenv("VIT_EXPLORER_MAX_MODEL_MB", "100")
     at = page()
-    assert "up to 100 MB of parameters" in at.text_input(key="w_hub_id").help  # the box says the server's limit
+    assert "up to 100 MB of parameters" in at.selectbox(key="w_hub_pick").help  # the list says the server's limit
     assert any("This server loads only: `facebook/dino-vits8`, `someone/else`" in c.value for c in at.caption)
-    assert "only these hub models: facebook/dino-vits8, someone/else" in load(at, "facebook/dino-vits16")
+    assert at.selectbox(key="w_hub_pick").options == [  # only its ids, and no box to type another
+        "facebook/dino-vits8 — DINO attention that outlines objects", "someone/else"]  # fmt: skip
+    linked = app_with_url({"weights": "pretrained", "hub": "facebook/dino-vits16"})  # a link can name another
+    assert not linked.exception and "only these hub models: facebook/dino-vits8, someone/else" in shown(
+        linked.error[0].value)  # fmt: skip
     assert load(at, SMALL) == ""
     monkeypatch.setenv("VIT_EXPLORER_PRETRAINED", "off")
     at = AppTest.from_file(APP, default_timeout=60).run()

@@ -1,7 +1,9 @@
 """View: the embedding grid. The grid of 1×1×D vectors in PCA colours, one token's patch and vector,
-every token as a heatmap, and the sequence assembly (flatten, CLS, position embeddings).
+every token as a heatmap, the sequence assembly (flatten, CLS, position embeddings), and what the
+patch tokens become block by block (their PCA colours after a chosen block, DINOv2's Fig. 1).
 
-The token picker (a click on the grid, row and column) reruns only its part (``st.fragment``).
+The token picker (a click on the grid, row and column) and the block and background controls rerun
+only their part (``st.fragment``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from page.compute import Computed
 from views import state as S
 from vizlib import analysis, image
 from vizlib.figures import embedding as embedding_fig
+from vizlib.figures import encoder as encoder_fig
 from vizlib.figures import inspector as inspector_fig
 from vizlib.figures import sequence as sequence_fig
 from vizlib.i18n import Translator
@@ -27,6 +30,7 @@ def draw(t: Translator, c: Computed) -> None:
     st.markdown(t("pca_explain", D=c.cfg.embed_dim))
     tokens(t, c)
     sequence(t, c)
+    become(t, c)
 
 
 def pick_token(grid_w: int) -> None:
@@ -105,3 +109,44 @@ def sequence(t: Translator, c: Computed, lesson: bool = False) -> None:
 
     ui.cached_chart("sequence", (c.run, t.lang, lesson), build)
     st.caption(t("seq_scales") + (" " + t("seq_scales_random") if c.weights == S.RANDOM else ""))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _token_pca(run: tuple, block: int, hide: bool, cut: float, flip: bool, _trace) -> analysis.TokenPCA:
+    return analysis.token_pca(_trace, block, hide, cut, flip)
+
+
+@st.fragment
+def become(t: Translator, c: Computed) -> None:
+    """The patch tokens after a chosen block (0 = the embedding) in the colours of their first three
+    principal components; on request the background hidden by a cut on the first component and
+    the kept patches coloured by a PCA of their own (Oquab et al. 2023, DINOv2, Fig. 1, Sec. 7.4).
+    Every block's output is in the trace, so this works at any number of tokens."""
+    cfg = c.cfg
+    st.subheader(t("tp_header"))
+    st.markdown(t("tp_explain"))
+    block = min(int(S.get("tp_block") if S.get("tp_block") is not None else cfg.depth), cfg.depth)
+    slider = S.bind("tp_block")
+    st.session_state[slider["key"]] = block
+    st.slider(t("tp_block"), 0, max(cfg.depth, 1), help=t("enc_norms_block_help"), **slider)
+    hide_col, cut_col, flip_col = st.columns([2, 3, 2], vertical_alignment="bottom")
+    hide_col.toggle(t("tp_hide"), help=t("tp_hide_help"), **S.bind("tp_hide"))
+    hide = bool(S.get("tp_hide"))
+    if hide:
+        cut_col.slider(t("tp_cut"), -2.0, 2.0, step=0.1, help=t("tp_cut_help"), **S.bind("tp_cut"))
+        flip_col.checkbox(t("tp_flip"), help=t("tp_flip_help"), **S.bind("tp_flip"))
+    cut = round(float(S.get("tp_cut")), 2) if hide else 0.0
+    flip = hide and bool(S.get("tp_flip"))
+    result = _token_pca(c.run, block, hide, cut, flip, c.trace)
+    where = t("enc_lens_embed") if block == 0 else t("block_short", b=block)
+    titles = [t("tp_title_picture"), t("tp_title_first", where=where), t("tp_title_rgb", where=where)]
+    ui.cached_chart("token_pca", (c.run, t.lang, block, hide, cut, flip), lambda: encoder_fig.token_pca_figure(
+        result.rgb.numpy(), titles, c.pixels, result.first.numpy(), cut))  # fmt: skip
+    if result.explained.numel():  # none when fewer than 2 patches are kept
+        shares = [f"{100 * float(e):.0f} %" for e in result.explained]
+        st.caption(t("tp_explained", where=where, shares=" · ".join(shares)))
+    if hide:
+        kept, N = int(result.foreground.sum()), result.foreground.numel()
+        st.caption(t("tp_kept", n=kept, N=N, share=f"{100 * kept / N:.0f} %"))
+    if c.weights == S.RANDOM:
+        st.caption(t("tp_random"))

@@ -104,6 +104,9 @@ def cube(t: Translator, c: Computed) -> None:
         return cube_fig.conv_cube_figure(c.pixels, cfg.patch_size, c.colours, cfg.embed_dim, text)
 
     ui.cached_chart("cube3d", (c.run, t.lang), build)
+    row_step = patches_fig.frame_row_step(cfg.grid, cube_fig.MAX_FRAMES)
+    if row_step > 1:
+        st.caption(t("anim_row_step", k=row_step, N=Gh * Gw, max=cube_fig.MAX_FRAMES))
 
 
 def step_by(delta: int, last: int) -> None:

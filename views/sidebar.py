@@ -117,8 +117,8 @@ def load_pretrained() -> None:
         if name.startswith("hf:"):
             download(shown)
         loaded = compute.get_loaded(name, data)
-    except weights_lib.WeightsError as err:
-        st.session_state["weights_error"] = (shown, str(err))
+    except weights_lib.WeightsError as err:  # kept as raised (without its frames): shown in the page's language
+        st.session_state["weights_error"] = (shown, err.with_traceback(None))
         return
     st.session_state.pop("weights_error", None)
     st.session_state["pretrained"] = name
@@ -185,8 +185,10 @@ def choose_weights(t: Translator) -> str:
 
 
 def choose_pretrained(t: Translator) -> str:
+    """A real model from the hub list (or a typed name), or an uploaded file, loaded by the Load
+    button; the weights name of the one loaded, or ``random`` until one is."""
     rules = serving.policy()
-    st.sidebar.text_input(t("hub_id"), help=t("hub_id_help", mb=f"{rules.max_bytes / 1e6:,.0f}"), **S.bind("hub_id"))
+    choose_hub_model(t, rules)
     allow = rules.allow
     if allow is not None:  # the server's allow-list: say what can be typed
         st.sidebar.caption(t("hub_allowed", ids=", ".join(ui.code(a) for a in sorted(allow)) or "—"))
@@ -198,14 +200,74 @@ def choose_pretrained(t: Translator) -> str:
         right.number_input(t("upload_w"), 0, 4096, help=t("upload_size_help"), **S.bind("upload_w"))
     st.sidebar.button(t("load"), key="load_hub", on_click=load_pretrained)
     if "weights_error" in st.session_state:
-        name, message = st.session_state["weights_error"]
-        st.error(t("weights_failed", name=ui.plain(name), message=ui.plain(message)))
+        weights_failed(t, *st.session_state["weights_error"])
     if "pretrained" not in st.session_state:
         st.info(t("pretrained_none"))
         return RANDOM
     if "weights_error" in st.session_state:
         st.info(t("pretrained_kept", name=ui.plain(compute.weights_name(st.session_state["pretrained"]))))
     return st.session_state["pretrained"]
+
+
+def choose_hub_model(t: Translator, rules: serving.Policy) -> None:
+    """The hub list: the real models the server allows, each with what it shows, and "another hub
+    id…", which opens a box for any name (``serving.hub_choices``). Writes the name to ``hub_id``."""
+    choices = serving.hub_choices(rules)
+    if not choices:  # an allow-list of no ids: only uploaded files load
+        return
+    st.session_state["hub_pick"] = hub_pick(choices)
+    mb = f"{rules.max_bytes / 1e6:,.0f}"
+    st.sidebar.selectbox(t("hub_pick"), choices, format_func=lambda c: hub_label(t, c), help=t("hub_pick_help", mb=mb),
+                         **S.bind("hub_pick", pick_hub))  # fmt: skip
+    pick = st.session_state["hub_pick"]
+    if pick == serving.OTHER:
+        st.sidebar.text_input(t("hub_id"), help=t("hub_id_help", mb=mb), **S.bind("hub_id"))
+    elif pick in serving.SUGGESTED:
+        st.sidebar.caption(t(f"hub_show_{serving.SUGGESTED[pick]}"))
+
+
+def hub_pick(choices: list[str]) -> str:
+    """The list's entry for the name chosen: "another hub id" once picked (a typed name stays typed),
+    else the name's own entry (a link's suggested id selects it), else "another hub id" with the
+    name in its box (a link's other id); where neither is offered, the server's first id."""
+    pick, name = st.session_state.get("hub_pick"), S.get("hub_id")
+    if pick == serving.OTHER and pick in choices:
+        return pick
+    if name in choices:
+        return name
+    if serving.OTHER in choices:
+        return serving.OTHER
+    S.put("hub_id", choices[0])
+    return choices[0]
+
+
+def pick_hub() -> None:
+    """A model picked from the list becomes the name to load; "another hub id" keeps the name typed."""
+    if S.get("hub_pick") != serving.OTHER:
+        S.put("hub_id", S.get("hub_pick"))
+
+
+def hub_label(t: Translator, choice: str) -> str:
+    """A hub list entry: a suggested id with what it shows, another allowed id as it is, "another hub id…"."""
+    if choice == serving.OTHER:
+        return t("hub_other")
+    if choice in serving.SUGGESTED:
+        return f"{choice} — {t(f'hub_about_{serving.SUGGESTED[choice]}')}"  # the id is the same in every language
+    return choice
+
+
+NO_NETWORK = {"hub_unreachable", "hub_offline", "hub_slow", "hub_unread"}  # HubError codes: the hub not reached
+
+
+def weights_failed(t: Translator, name: str, err: Exception) -> None:
+    """Why the last Load failed, in the page's language; when the hub could not be reached, the way
+    to the offline real model (a sentence and a button) where it is installed."""
+    message = ui.plain(ui.explain(t, err))
+    if getattr(err, "code", None) in NO_NETWORK and compute.real_available():
+        st.error(t("weights_failed_offline", name=ui.plain(name), message=message))
+        st.button(t("hub_use_real"), key="hub_use_real", on_click=use_real_model)
+    else:
+        st.error(t("weights_failed", name=ui.plain(name), message=message))
 
 
 def number_inputs(t: Translator, fixed: bool, sized: bool = False) -> None:
@@ -266,13 +328,13 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
 def trained_config(t: Translator, weights: str, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
     """The checkpoint's own config at the patch size asked for (FlexiViT resampling), or its own P, and
     the (H, W) requested. The real model (DINOv2) also takes the size asked for, snapped to whole
-    patches of its own patch size (its position embeddings are interpolated to that grid)."""
+    patches (its position embeddings are interpolated to that grid)."""
     own = compute.get_loaded(weights).model.cfg
     requested, size = own.img_size, own.img_size
     try:
         if weights == REAL:
             requested = (int(S.get("img_h")), int(S.get("img_w")))
-            size = image.snap_size(*requested, own.patch_size, snap)
+            size = image.snap_size(*requested, int(S.get("patch_size")), snap)
         cfg = config.ViTConfig(**{**own.__dict__, "img_size": size, "patch_size": int(S.get("patch_size"))})
     except ValueError as err:  # a ConfigError, or a size the snap policy cannot reach
         st.error(t("bad_config", message=ui.plain(ui.explain(t, err))))

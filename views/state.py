@@ -63,6 +63,7 @@ CHOICES: dict[str, object] = {
     "discard": 0.0, "dl_figure": None,
     # inside the encoder (drawn on request): one head's arithmetic; token norms, logit lens, GAE, deletion test
     "head_step": False, "encoder": False, "norm_block": None, "gae_class": None, "gae_on": False, "deletion": False,
+    "tp_block": None, "tp_hide": False, "tp_cut": 0.0, "tp_flip": False,  # tokens' PCA: block (None = last), mask
 }  # fmt: skip
 
 

@@ -36,16 +36,38 @@ def pca_rgb(patch_grid: torch.Tensor) -> torch.Tensor:
     """
     D, Gh, Gw = patch_grid.shape[1:]
     vectors = patch_grid[0].flatten(1).T.double()  # (N, D)
-    centred = vectors - vectors.mean(dim=0, keepdim=True)  # (N, D)
-    Vh = principal_directions(centred, 3)  # (k, D)
-    k = Vh.shape[0]
-    scores = centred @ Vh.T  # (N, k)
+    scores, _ = pca_scores(vectors, 3)  # (N, k)
     scores = scores * _sign_fix(scores)  # (N, k) a deterministic sign per component
-    lo, hi = torch.quantile(scores, 0.02, dim=0), torch.quantile(scores, 0.98, dim=0)  # (k,)
-    span = torch.where(hi - lo > 1e-12, hi - lo, torch.ones_like(hi))  # (k,)
-    colours = torch.full((vectors.shape[0], 3), 0.5, dtype=torch.float64)  # (N, 3)
+    return unit_colours(scores).reshape(Gh, Gw, 3).float()  # (Gh, Gw, 3)
+
+
+def pca_scores(vectors: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each vector's coordinates on the top ``k`` principal directions of the set, and how much
+    of the set's variance each direction carries.
+
+    Args:
+        vectors: ``(n, d)`` float64, one row per sample (they are centred here).
+        k: how many components.
+
+    Returns:
+        ``(n, k′)`` scores (``(x − mean) · v_j``; each column's sign is arbitrary) and ``(k′,)`` the
+        share of the total variance of each component, k′ = min(k, n, d).
+    """
+    centred = vectors - vectors.mean(dim=0, keepdim=True)  # (n, d)
+    scores = centred @ principal_directions(centred, k).T  # (n, k′)
+    total = centred.square().sum().clamp(min=1e-300)
+    return scores, scores.square().sum(dim=0) / total  # (n, k′), (k′,)
+
+
+def unit_colours(scores: torch.Tensor) -> torch.Tensor:
+    """``(n, k′)`` component scores → ``(n, 3)`` colours in [0, 1]: column j is channel j, scaled
+    by its 2nd–98th percentile range (values beyond it clipped); channels past k′ are 0.5."""
+    k = scores.shape[1]
+    lo, hi = torch.quantile(scores, 0.02, dim=0), torch.quantile(scores, 0.98, dim=0)  # (k′,)
+    span = torch.where(hi - lo > 1e-12, hi - lo, torch.ones_like(hi))  # (k′,)
+    colours = torch.full((scores.shape[0], 3), 0.5, dtype=scores.dtype)  # (n, 3)
     colours[:, :k] = ((scores - lo) / span).clamp(0, 1)
-    return colours.reshape(Gh, Gw, 3).float()  # (Gh, Gw, 3)
+    return colours  # (n, 3)
 
 
 def principal_directions(centred: torch.Tensor, k: int) -> torch.Tensor:
@@ -519,3 +541,115 @@ def token_norms(trace) -> torch.Tensor:
     ten times the others' norm; this is where they show."""
     states = torch.stack([trace.tokens[0], *(h[0] for h in trace.hidden_states)])  # (depth + 1, T, D)
     return states.float().norm(dim=-1)  # (depth + 1, T)
+
+
+# ---------------------------------------------------------------- what the tokens become (DINOv2, Fig. 1)
+
+
+def patch_tokens_after(trace, block: int) -> torch.Tensor:
+    """The N patch tokens of the first image after ``block``: 0 = the embedding (``trace.tokens``),
+    k = block k's output (``trace.hidden_states[k − 1]``); the prefix tokens (CLS, DIST, registers)
+    dropped. Shape (N, D). Raises IndexError for a block outside 0 … depth."""
+    depth = len(trace.hidden_states)
+    if not 0 <= block <= depth:
+        raise IndexError(f"block {block} outside 0 (the embedding) … {depth} (the last block)")
+    return block_input(trace, block)[trace.num_prefix_tokens :]  # (N, D)
+
+
+@dataclass(frozen=True)
+class TokenPCA:
+    """Patch tokens in the colours of their principal components, the background optionally hidden
+    (Oquab et al. 2023, "DINOv2", arXiv 2304.07193, Fig. 1 and Sec. 7.4)."""
+
+    rgb: torch.Tensor  # (Gh, Gw, 3) in [0, 1]: components 1, 2, 3 as red, green, blue; hidden patches black
+    first: torch.Tensor  # (Gh, Gw) the first component of all N patches in standard deviations, foreground side > 0
+    foreground: torch.Tensor  # (Gh, Gw) bool: the patches coloured (every patch unless the background is hidden)
+    explained: torch.Tensor  # (k′,) share of the coloured patches' variance on each colour's component
+
+
+def token_pca(trace, block: int, hide_background: bool = False, threshold: float = 0.0,
+              flip: bool = False) -> TokenPCA:  # fmt: skip
+    """:func:`token_pca_rgb` of the patch tokens after ``block`` (0 = the embedding … depth), first
+    image, on the grid ``trace.patch_grid.shape[-2:]``. Works at any T: every block's output is kept."""
+    grid = tuple(trace.patch_grid.shape[-2:])
+    return token_pca_rgb(patch_tokens_after(trace, block), grid, hide_background, threshold, flip)
+
+
+def token_pca_rgb(tokens: torch.Tensor, grid: tuple[int, int], hide_background: bool = False,
+                  threshold: float = 0.0, flip: bool = False) -> TokenPCA:  # fmt: skip
+    """Colour N tokens by their first three principal components, as DINOv2's Fig. 1 does.
+
+    Without ``hide_background``: one PCA of the N tokens (centred), components 1–3 as red, green,
+    blue, each scaled by its 2nd–98th percentile range (``unit_colours``).
+
+    With ``hide_background``, the paper's recipe (Sec. 7.4, Fig. 1 and 9): the first component z (in
+    standard deviations of the N scores) separates foreground from background; patches with
+    z ≤ ``threshold`` are hidden (black), and a second PCA of the kept patches alone gives their
+    three colours. The paper removes the patches with a negative score (``threshold`` 0: at or
+    below the mean token).
+
+    The sign of a principal component is arbitrary (``v`` and ``−v`` are both eigenvectors), and the
+    mask depends on it: DINOv2's own users met the foreground coming out reversed (dinov2 issue
+    #292). The sign is fixed by where a photograph's background is: along its top and its sides.
+    The first component is turned so that the patches of the grid's top row and its left and right
+    columns score lower on average than all the others: the subject is then the side kept,
+    whatever its size. The bottom row is not taken for background because subjects stand on it or
+    are cut by it (a table, the ground, a body cut at the chest). Two other rules fail on the
+    sample photos with DINOv2 ViT-S/14 at 448 px (blocks 10–12), where this one keeps the subject
+    of all four: "the foreground is the smaller side" keeps the background of the astronaut and
+    of the cat, whose subjects fill over half the frame; the whole outer ring keeps the sky around
+    the rocket, whose launch pad fills the bottom row. A grid with fewer than 2 rows or 3 columns
+    has no inner patches and falls back to "the largest score is positive". A subject that fills
+    the frame, or a picture with no subject, can still defeat the rule: ``flip`` turns the sign by
+    hand.
+    Components 2 and 3 (and all three of the second PCA) take the largest-score-positive sign.
+
+    Args:
+        tokens: ``(N, D)`` patch tokens, row-major over the grid.
+        grid: ``(Gh, Gw)`` with Gh·Gw = N.
+        hide_background: hide the patches on the background side of the first component.
+        threshold: the cut on the first component, in standard deviations.
+        flip: turn the first component's sign after the rule above.
+
+    Returns:
+        A :class:`TokenPCA`.
+    """
+    Gh, Gw = grid
+    vectors = tokens.detach().cpu().double()  # (N, D)
+    assert vectors.shape[0] == Gh * Gw, f"{vectors.shape[0]} tokens for a {Gh}×{Gw} grid"
+    scores, explained = pca_scores(vectors, 3)  # (N, k), (k,)
+    sign = _foreground_sign(scores[:, 0], grid) * (-1 if flip else 1)
+    scores[:, 0] *= sign
+    scores[:, 1:] *= _sign_fix(scores[:, 1:])  # (N, k − 1)
+    first = scores[:, 0] / scores[:, 0].std(correction=0).clamp(min=1e-12)  # (N,) in standard deviations
+    keep = first > threshold if hide_background else torch.ones_like(first, dtype=torch.bool)  # (N,)
+    colours = torch.zeros(Gh * Gw, 3, dtype=torch.float64)  # (N, 3) hidden patches stay black
+    if hide_background and int(keep.sum()) < 2:  # no second PCA of one patch: it is grey
+        colours[keep], explained = 0.5, explained[:0]
+    elif hide_background:
+        kept_scores, explained = pca_scores(vectors[keep], 3)  # (n, k′), (k′,)
+        colours[keep] = unit_colours(kept_scores * _sign_fix(kept_scores))  # (n, 3)
+    else:
+        colours = unit_colours(scores)  # (N, 3)
+    return TokenPCA(colours.reshape(Gh, Gw, 3).float(), first.reshape(Gh, Gw).float(), keep.reshape(Gh, Gw),
+                    explained.float())  # fmt: skip
+
+
+def _foreground_sign(first: torch.Tensor, grid: tuple[int, int]) -> int:
+    """+1 or −1: the sign that makes the grid's top row and left and right columns (the
+    background's usual place) score lower on average than the other patches (``first`` (N,)
+    row-major); with no other patches (Gh < 2 or Gw < 3), the largest score positive."""
+    Gh, Gw = grid
+    if Gh < 2 or Gw < 3:
+        return int(_sign_fix(first[:, None])[0])
+    edge = background_edge(grid)  # (Gh, Gw)
+    values = first.reshape(Gh, Gw)  # (Gh, Gw)
+    return 1 if float(values[~edge].mean()) >= float(values[edge].mean()) else -1
+
+
+def background_edge(grid: tuple[int, int]) -> torch.Tensor:
+    """``(Gh, Gw)`` bool: the top row and the left and right columns of the grid, where
+    ``token_pca_rgb`` expects the background."""
+    edge = torch.zeros(grid, dtype=torch.bool)  # (Gh, Gw)
+    edge[0], edge[:, 0], edge[:, -1] = True, True, True
+    return edge

@@ -15,9 +15,11 @@ import math
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 from safetensors.torch import load_file
@@ -390,28 +392,31 @@ def build_from_hf(
     return model.eval(), stored
 
 
-def at_size(loaded: Loaded, img_size: tuple[int, int]) -> VisionTransformer:
-    """The DINOv2 of ``loaded`` for input pictures of ``img_size`` (H, W), multiples of its patch size:
-    its stored position embeddings interpolated to the new grid exactly as ``transformers`` does
-    (:func:`interpolate_pos_embed`; antialiased for DINOv2 with registers), every other parameter
-    shared. The same model when the size is its own.
+def at_size(loaded: Loaded, img_size: tuple[int, int], patch_size: int | None = None) -> VisionTransformer:
+    """The DINOv2 of ``loaded`` for pictures of ``img_size`` (H, W) cut into ``patch_size`` patches
+    (default its own P): its stored position embeddings interpolated to the new grid exactly as
+    ``transformers`` does (:func:`interpolate_pos_embed`; antialiased for DINOv2 with registers), its
+    kernels resampled to another P by FlexiViT (:func:`resample_patch_embed`), every other parameter
+    shared. The same model when both are its own.
 
     Raises:
         WeightsError: weights whose position embeddings are read at one size only (ViT, DeiT), or a
             size that is not a multiple of the patch size.
     """
     cfg = loaded.model.cfg
-    if tuple(img_size) == cfg.img_size:
+    P = patch_size or cfg.patch_size
+    if tuple(img_size) == cfg.img_size and P == cfg.patch_size:
         return loaded.model
     if loaded.pos_embed_stored is None:
         raise WeightsError(f"these weights run at {cfg.img_size[0]}×{cfg.img_size[1]} only (their position "
                            "embeddings are read at the size they were trained for)")  # fmt: skip
-    if img_size[0] % cfg.patch_size or img_size[1] % cfg.patch_size:
-        raise WeightsError(f"DINOv2 takes pictures whose sides are multiples of its patch size {cfg.patch_size}: "
+    if img_size[0] % P or img_size[1] % P:
+        raise WeightsError(f"DINOv2 takes pictures whose sides are multiples of the patch size {P}: "
                            f"{img_size[0]}×{img_size[1]} is not")  # fmt: skip
-    new_cfg = ViTConfig(**{**cfg.__dict__, "img_size": tuple(img_size)})
+    new_cfg = ViTConfig(**{**cfg.__dict__, "img_size": tuple(img_size), "patch_size": P})
     state = dict(loaded.model.state_dict())
     state["pos_embed"] = interpolate_pos_embed(loaded.pos_embed_stored, new_cfg.grid, cfg.reg_tokens > 0)
+    state["patch_embed.proj.weight"] = resample_patch_embed(state["patch_embed.proj.weight"], P)
     resized = VisionTransformer(new_cfg)
     resized.load_state_dict(state, strict=True)
     return resized.eval()
@@ -541,6 +546,119 @@ def check_hub_id(name: str) -> str:
     return name
 
 
+class HubError(WeightsError):
+    """The hub could not give a model: no network, switched off, no such model, a failed transfer.
+    ``code`` and ``fields`` let a page translate it (as ``config.ConfigError``)."""
+
+    def __init__(self, code: str, message: str, **fields):
+        super().__init__(message)
+        self.code = code
+        self.fields = fields
+
+
+HUB_PROBE_SECONDS = 3.0  # the most a reachability check waits: name lookup, connection, TLS and answer
+HUB_PROBE_TTL = 30.0  # seconds a check's answer is reused: a class pressing Load together waits once
+HUB_TIMEOUT = 5.0  # seconds huggingface_hub waits for one answer about a file (its own default is 10)
+OFFLINE_ONLY = "offline, only models already in the Hugging Face cache can be loaded"
+_probed: dict[str, tuple[float, bool]] = {}  # endpoint -> (time.monotonic() of the check, reachable)
+_probe_lock = threading.Lock()
+
+
+def hub_reachable(endpoint: str | None = None) -> bool:
+    """Whether the hub answers: one HEAD request to its endpoint (``huggingface_hub.constants.ENDPOINT``,
+    which ``HF_ENDPOINT`` sets) through huggingface_hub's own HTTP session (its proxies and
+    certificates), any answer within ``HUB_PROBE_SECONDS`` counting, without retries. One check per
+    endpoint every ``HUB_PROBE_TTL`` seconds; callers at the same moment wait for it and share its answer."""
+    import huggingface_hub.constants
+
+    endpoint = endpoint or huggingface_hub.constants.ENDPOINT
+    with _probe_lock:
+        checked_at, reachable = _probed.get(endpoint, (-math.inf, False))
+        if time.monotonic() - checked_at > HUB_PROBE_TTL:
+            reachable = _answers(endpoint, HUB_PROBE_SECONDS)
+            _probed[endpoint] = (time.monotonic(), reachable)
+    return reachable
+
+
+def _answers(url: str, seconds: float) -> bool:
+    """Any HTTP answer to a HEAD request for ``url`` within ``seconds``. In a thread of its own, because
+    a name lookup takes no timeout; a request still hanging is left to end by itself."""
+    from huggingface_hub.utils import get_session
+
+    answered = []
+
+    def ask() -> None:
+        try:
+            answered.append(get_session().head(url, timeout=seconds, follow_redirects=False).status_code)
+        except Exception:  # no such name, refused, a certificate that does not match, timed out
+            pass
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    thread.join(seconds)  # ends early when the request does, either way
+    return bool(answered)
+
+
+def hub_cached(repo_id: str, cache_dir: str | None = None) -> bool:
+    """Whether ``repo_id``'s ``config.json`` and ``model.safetensors`` are in the local cache."""
+    import huggingface_hub
+
+    files = ("config.json", "model.safetensors")
+    return all(isinstance(huggingface_hub.try_to_load_from_cache(repo_id, f, cache_dir=cache_dir), str) for f in files)
+
+
+def require_hub(repo_id: str) -> None:
+    """Return at once when the hub can be asked for ``repo_id``; else HubError within
+    ``HUB_PROBE_SECONDS``: ``hub_offline`` when ``HF_HUB_OFFLINE`` is set (no check at all),
+    ``hub_unreachable`` when :func:`hub_reachable` says no — before huggingface_hub's own requests,
+    which retry a failed connection for about 20 s."""
+    import huggingface_hub.constants
+
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        raise _switched_off(repo_id)
+    if not hub_reachable():
+        host = urlsplit(huggingface_hub.constants.ENDPOINT).netloc
+        raise HubError(
+            "hub_unreachable",
+            f"no network to the Hugging Face hub ({host}) and {repo_id} is not in this server's cache: "
+            f"{OFFLINE_ONLY}{_offline_model()}",
+            repo_id=repo_id,
+            host=host,
+        )
+
+
+def _switched_off(repo_id: str) -> HubError:
+    return HubError("hub_offline", f"the Hugging Face hub is switched off on this server (HF_HUB_OFFLINE) and "
+                    f"{repo_id} is not in its cache: {OFFLINE_ONLY}{_offline_model()}", repo_id=repo_id)  # fmt: skip
+
+
+def _offline_model() -> str:
+    return "; the offline real model (DINOv2 ViT-S/14) needs none" if shipped_model_path() else ""
+
+
+def hub_failure(repo_id: str, err: Exception) -> HubError:
+    """What a failed huggingface_hub call means for the page, as a HubError it translates (no
+    exception class names): no such public model, a gated one, a missing file, or the transfer failed."""
+    import huggingface_hub.constants
+    import huggingface_hub.errors as hf_errors
+
+    host = urlsplit(huggingface_hub.constants.ENDPOINT).netloc
+    if isinstance(err, hf_errors.GatedRepoError):
+        return HubError("hub_gated", f"{repo_id} is gated (its owner asks each user to accept terms): this server "
+                        "cannot fetch it", repo_id=repo_id)  # fmt: skip
+    if isinstance(err, hf_errors.RepositoryNotFoundError):
+        return HubError("hub_not_found", f"the hub ({host}) has no public model {repo_id}: check the spelling "
+                        "(owner/name, as on huggingface.co)", repo_id=repo_id, host=host)  # fmt: skip
+    if isinstance(err, hf_errors.RemoteEntryNotFoundError):
+        return HubError("hub_no_file", f"{repo_id} has no config.json: the page reads checkpoints saved by "
+                        "transformers (config.json and model.safetensors)", repo_id=repo_id)  # fmt: skip
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        return _switched_off(repo_id)
+    return HubError("hub_unread", f"could not read {repo_id} from the Hugging Face hub ({host}): the connection "
+                    "failed or was cut; try again, or choose a model already in the cache", repo_id=repo_id,
+                    host=host)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class HubCheckpoint:
     """What a hub checkpoint's ``model.safetensors`` holds, read without its weights."""
@@ -561,7 +679,7 @@ def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
     (``huggingface_hub.get_safetensors_metadata``: a request for the header only).
 
     Raises:
-        WeightsError: no such repository or file, no network and not cached, or sharded weights.
+        WeightsError: sharded or no safetensors weights; HubError (:func:`hub_failure`): not read.
     """
     import huggingface_hub
     import huggingface_hub.errors
@@ -574,34 +692,34 @@ def hub_checkpoint(repo_id: str, cache_dir: str | None = None) -> HubCheckpoint:
         count = sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
         return HubCheckpoint(repo_id, count, True)
     try:
-        meta = huggingface_hub.get_safetensors_metadata(repo_id)
+        meta = huggingface_hub.get_safetensors_metadata(repo_id, timeout=HUB_TIMEOUT)
     except huggingface_hub.errors.NotASafetensorsRepoError as err:
         raise WeightsError(f"{repo_id} has no model.safetensors: only safetensors weights are read "
                            "(nothing is unpickled)") from err  # fmt: skip
     except Exception as err:  # network, authentication, missing repo or file: all mean "could not read"
-        raise WeightsError(
-            f"could not read {repo_id!r} from the hub ({type(err).__name__}): check the name and the network; "
-            "offline, only models already in the Hugging Face cache can be loaded"
-        ) from err
+        raise hub_failure(repo_id, err) from err
     if meta.sharded or "model.safetensors" not in meta.files_metadata:
         raise WeightsError(f"{repo_id} keeps its weights in several files; the page reads one model.safetensors")
     return HubCheckpoint(repo_id, sum(meta.files_metadata["model.safetensors"].parameter_count.values()), False)
 
 
 def hub_config(repo_id: str, cache_dir: str | None = None) -> dict:
-    """``repo_id``'s ``config.json`` (a few kB), from the cache or the hub. Raises WeightsError."""
+    """``repo_id``'s ``config.json`` (a few kB), from the cache or the hub. Raises HubError
+    (:func:`hub_failure`) or WeightsError (not JSON)."""
     import huggingface_hub
 
     path = huggingface_hub.try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir)
     try:
         if not isinstance(path, str):
-            path = huggingface_hub.hf_hub_download(repo_id, "config.json", cache_dir=cache_dir)
+            path = huggingface_hub.hf_hub_download(
+                repo_id, "config.json", cache_dir=cache_dir, etag_timeout=HUB_TIMEOUT
+            )
+    except Exception as err:  # network, authentication, missing repo or file
+        raise hub_failure(repo_id, err) from err
+    try:
         return json.loads(Path(path).read_text())
-    except Exception as err:  # network, authentication, missing repo or file, not JSON
-        raise WeightsError(
-            f"could not read {repo_id!r}'s config.json ({type(err).__name__}): check the name and the network; "
-            "offline, only models already in the Hugging Face cache can be loaded"
-        ) from err
+    except (OSError, ValueError) as err:
+        raise WeightsError(f"{repo_id}'s config.json is not readable JSON") from err
 
 
 _fetching: dict[str, threading.Lock] = {}  # one lock per hub id: one download of an id at a time
@@ -626,10 +744,13 @@ def fetch_hub(
         progress: called with (bytes done, bytes in all) as the download goes, from its threads.
 
     A second call for the same id while one downloads waits for it and then finds the files in the
-    cache: one download per id at a time, in this process.
+    cache: one download per id at a time, in this process. A model in the cache loads without the
+    network; any other first has the hub's reachability checked (:func:`require_hub`, a few seconds
+    at most), so that no network is said at once rather than after huggingface_hub's retries.
 
     Raises:
-        WeightsError: not a hub id, not allowed, over the limit (naming its size), or not fetched.
+        WeightsError: not a hub id, not allowed, over the limit (naming its size); HubError: the hub
+            unreachable or switched off, or the model not read or not fetched (:func:`hub_failure`).
     """
     import huggingface_hub
     import huggingface_hub.errors
@@ -637,6 +758,8 @@ def fetch_hub(
     repo_id = check_hub_id(repo_id)
     if allow is not None and repo_id not in allow:
         raise WeightsError(f"this server loads only these hub models: {', '.join(sorted(allow)) or 'none'}")
+    if not hub_cached(repo_id, cache_dir):
+        require_hub(repo_id)
     with _fetching_lock:
         lock = _fetching.setdefault(repo_id, threading.Lock())
     with lock:
@@ -655,14 +778,11 @@ def fetch_hub(
                 except huggingface_hub.errors.LocalEntryNotFoundError:
                     pass  # the weights are cached but not the rest: fetch what is missing
             folder = huggingface_hub.snapshot_download(
-                repo_id=repo_id, allow_patterns=WEIGHT_FILES, cache_dir=cache_dir,
+                repo_id=repo_id, allow_patterns=WEIGHT_FILES, cache_dir=cache_dir, etag_timeout=HUB_TIMEOUT,
                 tqdm_class=_progress_class(progress) if progress else None,
             )  # fmt: skip
         except Exception as err:  # network, authentication, missing repo: all mean "could not fetch"
-            raise WeightsError(
-                f"could not fetch {repo_id!r} ({type(err).__name__}): check the name and the network; "
-                "offline, only models already in the Hugging Face cache can be loaded"
-            ) from err
+            raise hub_failure(repo_id, err) from err
     return Path(folder)
 
 

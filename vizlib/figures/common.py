@@ -97,9 +97,14 @@ def play_pause_menu(plays: list[tuple[str, int]], pause: str) -> dict:
     }  # fmt: skip
 
 
+SLIDER_TICKS_MAX = 100  # most slider steps drawn with a tick each
+
+
 def frame_slider(labels: list[str]) -> dict:
     """One slider step per frame ``"0"`` … ``"N-1"``, the whole width, under the play buttons; the
-    long labels show only as the current value (the step labels are hidden and take no room)."""
+    long labels show only as the current value (the step labels are hidden and take no room). Past
+    ``SLIDER_TICKS_MAX`` steps the ticks are left out: a thousand of them draw one black bar."""
+    ticks = 4 if len(labels) <= SLIDER_TICKS_MAX else 0
     steps = [{"args": [[str(k)], frame_args(0)], "label": label, "method": "animate"} for k, label in enumerate(labels)]
     return {
         "active": 0,
@@ -107,7 +112,7 @@ def frame_slider(labels: list[str]) -> dict:
         "x": 0, "len": 1, "y": 0, "yanchor": "top", "pad": {"t": SLIDER_TOP, "b": 0, "l": 8, "r": 8},
         "currentvalue": {"prefix": "", "visible": True, "xanchor": "left", "offset": 6,
                          "font": {"color": "#222", "size": 14}},
-        "font": {"color": "rgba(0,0,0,0)", "size": 1}, "ticklen": 4, "minorticklen": 2,
+        "font": {"color": "rgba(0,0,0,0)", "size": 1}, "ticklen": ticks, "minorticklen": ticks // 2,
         "transition": {"duration": 0},
     }  # fmt: skip
 

@@ -22,6 +22,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .common import CONTROLS_HEIGHT, GREEN, RED, frame_slider, play_pause_menu, step_label
+from .patches import frame_row_step, stride_steps
+
+MAX_FRAMES = 256  # beyond this many stride steps the 3D scene shows every k-th row of windows (~3 kB a frame)
 
 EDGE = "#555555"  # outline of the input block
 COVER = "#f2f2f2"  # over the columns not yet written
@@ -75,8 +78,11 @@ def conv_cube_figure(
     embed_dim: int,
     text: CubeText = CubeText(),
     max_face_cells: int = 48,
+    max_frames: int = MAX_FRAMES,
 ) -> go.Figure:
-    """The Conv2d patch embedding as a 3D scene, with one frame per stride step.
+    """The Conv2d patch embedding as a 3D scene, with one frame per stride step (every k-th row of
+    windows past ``max_frames`` steps, as :func:`vizlib.figures.patches.frame_row_step` picks k; the
+    labels keep the true step numbers).
 
     Args:
         pixels: the model's input picture ``(H, W, 3)`` uint8, H and W multiples of P.
@@ -98,7 +104,7 @@ def conv_cube_figure(
     Gh, Gw = cell_colours.shape[:2]
     assert (Gh, Gw) == (H // P, W // P) and H % P == 0 and W % P == 0, "one colour per P×P window"
     geo = _geometry(H, W, P, embed_dim)
-    steps = [(r, c) for r in range(Gh) for c in range(Gw)]  # the Conv2d's visiting order
+    steps = stride_steps((Gh, Gw), frame_row_step((Gh, Gw), max_frames))  # the Conv2d's visiting order
 
     fig = go.Figure(
         [
@@ -124,7 +130,7 @@ def conv_cube_figure(
         height=600,
         showlegend=False,
         updatemenus=[play_pause_menu([(text.play, frame_ms)], text.pause)],
-        sliders=[frame_slider([step_label(text.step, k, len(steps), r, c, P) for k, (r, c) in enumerate(steps)])],
+        sliders=[frame_slider([step_label(text.step, r * Gw + c, Gh * Gw, r, c, P) for r, c in steps])],
     )
     return fig
 

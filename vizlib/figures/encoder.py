@@ -6,7 +6,8 @@ output (hs) as strips. ``head_maps_figure``: each key's score q·k/√hs and its
 the prefix tokens (CLS, DIST, registers) in cells of their own beside the patch grid.
 ``lens_figure``: the logit lens (the CLS token read out after the embedding and after each block).
 ``deletion_figure``: the probability of the predicted class as the most relevant patches are
-replaced by the mean colour, one curve per map.
+replaced by the mean colour, one curve per map. ``token_pca_figure``: the patch tokens after one
+block in the colours of their principal components, beside the picture (DINOv2's Fig. 1).
 
 Shape legend: T = S + N tokens (S prefix tokens, CLS first), Gh × Gw = N patches, D embedding dim,
 hs head size, K classes, L = depth + 1 read-outs.
@@ -18,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import INFERNO, wrap_at_colon
+from .common import INFERNO, image_trace, wrap_at_colon
 
 LENS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe–Ito, one per class shown
 DELETION_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#777777")  # GAE, rollout, last-block CLS, random
@@ -201,4 +202,43 @@ def token_norms_figure(norms: np.ndarray, prefix: int, grid: tuple[int, int], bl
     fig.update_annotations(font_size=13)
     fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=340, plot_bgcolor="white",
                       legend=dict(orientation="h", y=-0.15, x=0))  # fmt: skip
+    return fig
+
+
+def token_pca_figure(rgb: np.ndarray, titles: list[str], pixels: np.ndarray | None = None,
+                     first: np.ndarray | None = None, threshold: float = 0.0) -> go.Figure:  # fmt: skip
+    """Panels left to right, each its own subplot, one title each in ``titles``: the picture
+    (``pixels`` (H, W, 3) uint8, when given), the first principal component on the Gh×Gw grid
+    (``first`` in standard deviations, when given: red above ``threshold``, the cut that hides the
+    background, blue below, white at it) and the tokens in PCA colours (``rgb`` (Gh, Gw, 3) in
+    [0, 1], ``analysis.token_pca``). Hovering a cell names it (r, c)."""
+    Gh, Gw = rgb.shape[:2]
+    panels = [name for name, given in (("picture", pixels), ("first", first), ("rgb", rgb)) if given is not None]
+    assert len(titles) == len(panels), f"{len(titles)} titles for {len(panels)} panels"
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[wrap_at_colon(t) for t in titles],
+                        horizontal_spacing=0.06)  # fmt: skip
+    for col, panel in enumerate(panels, start=1):
+        if panel == "picture":
+            fig.add_trace(image_trace(pixels), row=1, col=col)
+            height, width = pixels.shape[:2]  # one unit per pixel; the grids: one unit per patch
+        elif panel == "first":
+            limit = max(float(np.abs(first - threshold).max()), 1e-6)
+            right = fig.layout[f"xaxis{col}"].domain[1]
+            fig.add_trace(
+                go.Heatmap(
+                    z=first.astype(np.float32), colorscale="RdBu_r", zmin=threshold - limit,
+                    zmax=threshold + limit, hovertemplate="(%{y}, %{x}): %{z:.2f} σ<extra></extra>",
+                    colorbar=dict(x=right + 0.005, xanchor="left", thickness=8, len=0.8, tickfont=dict(size=10)),
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+        else:
+            cells = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)  # (Gh, Gw, 3)
+            fig.add_trace(go.Image(z=cells, hovertemplate="(%{y}, %{x})<extra></extra>"), row=1, col=col)
+        x_range, y_range = ((0, width), (height, 0)) if panel == "picture" else ((-0.5, Gw - 0.5), (Gh - 0.5, -0.5))
+        fig.update_xaxes(range=list(x_range), constrain="domain", row=1, col=col)
+        fig.update_yaxes(range=list(y_range), scaleanchor=f"x{col}", constrain="domain", row=1, col=col)
+    _axes_off(fig)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(margin=dict(l=0, r=30, t=44, b=0), height=340, plot_bgcolor="white")
     return fig

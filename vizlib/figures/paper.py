@@ -12,7 +12,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .attention import mosaic
+from .attention import colourise, mosaic
+from .common import data_uri
 
 
 def filter_tiles_figure(components: np.ndarray, title: str, cols: int = 7) -> go.Figure:
@@ -48,6 +49,38 @@ def pos_similarity_figure(similarity: np.ndarray, title: str, axis_titles: tuple
     )
     fig.update_yaxes(title=axis_titles[1], showticklabels=False, ticks="", showgrid=False, zeroline=False,
                      fixedrange=True, autorange="reversed", scaleanchor="x")  # fmt: skip
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420, plot_bgcolor="white")
+    return fig
+
+
+def pos_similarity_strided_figure(
+    similarity: np.ndarray, stride: int, title: str, axis_titles: tuple[str, str]
+) -> go.Figure:
+    """The grid of grids for large grids: the tiles of every ``stride``-th patch row and column, each
+    tile still the whole ``(Gh, Gw)`` map of that patch against all. Sent as one picture (a 32 × 32
+    grid at stride 2 is 16 × 16 tiles of 32 × 32 cells: 280 k numbers as a heatmap, ~60 kB as a PNG);
+    an invisible one-cell heatmap keeps the colour bar (−1 … 1, Viridis).
+
+    Args:
+        similarity: ``(Gh, Gw, Gh, Gw)`` cosine similarities in [−1, 1].
+        stride: keep tiles ``[::stride, ::stride]``.
+    """
+    tiles = mosaic(similarity[::stride, ::stride], gap=1)  # (R·(Gh+1)−1, C·(Gw+1)−1), NaN between tiles
+    rgb = colourise((np.nan_to_num(tiles, nan=-1.0) + 1) / 2, "Viridis")  # (h, w, 3) in [0, 1]
+    rgb[np.isnan(tiles)] = 1.0  # white gaps
+    h, w = tiles.shape
+    fig = go.Figure(
+        [
+            go.Image(source=data_uri((rgb * 255 + 0.5).astype(np.uint8)), x0=0.5, y0=0.5, dx=1, dy=1,
+                     hoverinfo="skip"),
+            go.Heatmap(z=[[0.0]], x=[0], y=[0], colorscale="Viridis", zmin=-1, zmax=1, opacity=0,
+                       colorbar=dict(thickness=10), hoverinfo="skip"),
+        ]
+    )  # fmt: skip
+    fig.update_xaxes(title=axis_titles[0], range=[0, w], showticklabels=False, ticks="", showgrid=False,
+                     zeroline=False, fixedrange=True)  # fmt: skip
+    fig.update_yaxes(title=axis_titles[1], range=[h, 0], showticklabels=False, ticks="", showgrid=False,
+                     zeroline=False, fixedrange=True, scaleanchor="x")  # fmt: skip
     fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420, plot_bgcolor="white")
     return fig
 
