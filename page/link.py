@@ -15,13 +15,16 @@ from vizlib.i18n import Translator
 
 
 def misfits(moved: list[tuple[str, int, int]]) -> list[urlstate.Problem]:
-    """The link's values that the model could not use as given (block, head, query), as link problems."""
-    names = {"layer": "layer", "head": "head", "q_r": "q", "q_c": "q"}  # choice -> link parameter
+    """The link's values that the model could not use as given (block, head, query, token, step …),
+    as link problems."""
+    names = {"layer": "layer", "head": "head", "q_r": "q", "q_c": "q", "tok_r": "tok", "tok_c": "tok", "step": "k",
+             "norm_block": "norms", "tp_block": "tp"}  # choice -> link parameter  # fmt: skip
+    pairs = {"q": ("q_r", "q_c"), "tok": ("tok_r", "tok_c")}  # one parameter, two choices
     found = {}
     for name, _, now in moved:
         param = names.get(name)
         if param in st.query_params and param not in found:
-            shown = {"q": ",".join(str(S.get(k)) for k in ("q_r", "q_c"))}.get(param, str(now))
+            shown = ",".join(str(S.get(k)) for k in pairs[param]) if param in pairs else str(now)
             found[param] = urlstate.Problem(param, st.query_params[param], "clamped", shown)
     return list(found.values())
 

@@ -18,6 +18,7 @@ from vizlib.i18n import Translator
 
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
 DRAWN = "_drawn_figures"  # session-state key: {chart key: figure} of the open view
+SHOWN = "_shown_run"  # session-state key: {"run": the Computed the open view draws from}, when a fragment changed it
 
 
 def chart(fig: go.Figure, key: str, where=None, **kwargs):
@@ -27,19 +28,38 @@ def chart(fig: go.Figure, key: str, where=None, **kwargs):
 
 
 def drawn_figures() -> dict[str, go.Figure]:
-    """The figures drawn since the view last changed, by chart key."""
-    return st.session_state.get(DRAWN, {})
+    """The figures drawn since the view last changed, by chart key: the session's own dict, which
+    every draw updates in place (a fragment's rerun too), so that a download reading it when clicked
+    gets the figure on the screen."""
+    return st.session_state.setdefault(DRAWN, {})
+
+
+def show_run(c) -> None:
+    """Say which run the open view draws from, where a fragment changed it (``compute.with_query``)."""
+    st.session_state.setdefault(SHOWN, {})["run"] = c
+
+
+def shown_run() -> dict:
+    """The session's holder of the run drawn last (``{"run": Computed}`` or empty), updated in place."""
+    return st.session_state.setdefault(SHOWN, {})
 
 
 def forget_figures() -> None:
     """Start a new list of drawn figures (a full page run draws the open view afresh)."""
     st.session_state[DRAWN] = {}
+    st.session_state[SHOWN] = {}
 
 
 def explain(t: Translator, err: Exception) -> str:
-    """An ImageError or ConfigError in the page's language (its English text as a fallback)."""
-    key = f"err_{getattr(err, 'code', '')}"
-    return t(key, **err.fields) if key in t.table else str(err)
+    """Any error that carries a translation ``code`` and its ``fields`` (ImageError, ConfigError,
+    WeightsError and HubError, NotFiniteError) in the page's language, a field that is itself such an
+    error (the ConfigError inside a WeightsError) translated too; its own (English) text when the
+    table has no ``err_<code>``."""
+    key = f"err_{getattr(err, 'code', None)}"
+    if key not in t.table:
+        return str(err)
+    fields = getattr(err, "fields", {})
+    return t(key, **{name: explain(t, v) if isinstance(v, Exception) else v for name, v in fields.items()})
 
 
 MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark CommonMark can escape
@@ -88,6 +108,27 @@ def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
 
     ``key`` must name everything the figure shows (see ``compute.figure``)."""
     return chart(compute.figure((name, *key), build, presenter()), name, where, **kwargs)
+
+
+def number_input(where, label: str, name: str, lo: int, hi: int, check=None, then=None, args: tuple = (),
+                 **kwargs):  # fmt: skip
+    """A number input of whole-number choice ``name`` in ``[lo, hi]`` that takes any number typed and
+    refuses what the page cannot run (``state.bind_number``); ``refused`` says why."""
+    return where.number_input(label, **S.bind_number(name, lo, hi, check, then, args), **kwargs)
+
+
+def typed_number(typed: float | None) -> str:
+    """A number as typed: 99999, 2.5, -0, 1e+20 (never rounded to what the page would take)."""
+    return "—" if typed is None else format(typed, ".15g")
+
+
+def refused(t: Translator, labels: dict[str, str], where=None) -> None:
+    """Say which numbers typed into the inputs of ``labels`` (choice -> label) were not taken, why,
+    and which number the page keeps running with; each once, in the page's language."""
+    for name, typed, why, kept in S.refusals(labels):
+        reason = t(why[0], **why[1]) if isinstance(why, tuple) else explain(t, why)
+        text = t("number_refused", what=labels[name], typed=typed_number(typed), kept=kept, why=plain(reason))
+        (where or st).error(text, icon=":material/block:")
 
 
 def token_name(t: Translator, cfg, index: int) -> str:

@@ -96,6 +96,19 @@ def test_presenter_style_thickens_lines_and_swaps_to_colour_blind_safe_colours()
     assert GREEN not in colours and RED not in colours
     assert overview.CB_WINDOW in colours and overview.CB_VECTOR in colours
     assert styled["layout"]["font"]["size"] == overview.PRESENTER_FONT
+    assert styled["layout"]["sliders"][0]["currentvalue"]["font"]["size"] == overview.PRESENTER_FONT  # frame label
+    assert styled["layout"]["sliders"][0]["steps"] == before["layout"]["sliders"][0]["steps"]  # layout kept
+
+
+def test_presenter_style_enlarges_colour_bar_ticks_and_the_strip_keeps_two_labels():
+    from vizlib.figures.inspector import output_strip_figure
+
+    strip = output_strip_figure(np.array([-0.4, 0.1, 0.5, 0.2]), "t")
+    bar = strip.data[0].colorbar
+    assert list(bar.tickvals) == [-0.5, 0.5] and list(bar.ticktext) == ["-0.5", "0.5"]  # the ends only
+    small = {"data": [{"type": "heatmap", "z": [[0]], "colorbar": {"tickfont": {"size": 10}}}], "layout": {}}
+    styled = overview.presenter(small).to_plotly_json()
+    assert styled["data"][0]["colorbar"]["tickfont"]["size"] >= overview.PRESENTER_FONT - 4
 
 
 def test_overview_highlights_the_boxes_of_the_step():

@@ -327,3 +327,202 @@ def test_premultiplied_and_palette_alpha_modes_are_over_white(mode):
 
     rgb = np.asarray(_to_rgb(alpha_mode(mode)))
     assert (rgb[:, :20] == 255).all() and np.abs(rgb[:, 20:].astype(int) - 40).max() <= 1, mode
+
+
+# ---------------------------------------------------------------- what a browser shows first
+
+GREEN = (0, 160, 0)
+FIRST_SHOWN = (255, 255, 255), RED  # left half transparent, over the white page; right half red
+
+
+def left_clear_right_red() -> Image.Image:
+    """RGBA 40 × 30: the left half fully transparent, the right half opaque red."""
+    return Image.fromarray(half((4,), (0, 0, 0, 0), (*RED, 255)))
+
+
+def apng(blend: int, fallback: bool) -> bytes:
+    """An APNG whose first animation frame is ``left_clear_right_red``, then blue; with ``fallback``,
+    a green default image that is not part of the animation comes first (``default_image=True``)."""
+    frames = [left_clear_right_red(), Image.new("RGBA", (40, 30), (*BLUE, 255))]
+    lead = Image.new("RGBA", (40, 30), (*GREEN, 255)) if fallback else frames.pop(0)
+    return png_bytes(lead, save_all=True, append_images=frames, default_image=fallback, duration=60_000, blend=blend)
+
+
+def riff_chunks(data: bytes):
+    """(fourcc, offset) of a WebP's top-level chunks."""
+    pos = 12
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        yield data[pos : pos + 4], pos
+        pos += 8 + size + (size & 1)
+
+
+def webp(animated: bool, lossless: bool, exif: bool = False) -> bytes:
+    """``left_clear_right_red`` (then blue) as WebP with every hint that it has alpha cleared: VP8X's
+    alpha flag and the lossless bitstream's alpha_is_used bit. Its pixels still carry the alpha."""
+    first, save = left_clear_right_red(), dict(lossless=lossless, quality=90)
+    if animated:
+        save |= dict(save_all=True, append_images=[Image.new("RGBA", (40, 30), (*BLUE, 255))], duration=60_000)
+    if exif:
+        save["exif"] = Image.Exif()  # makes a still picture VP8X
+        save["exif"][0x010E] = "a description"
+    data = bytearray(png_bytes(first, format="WEBP", **save))
+    for fourcc, pos in list(riff_chunks(bytes(data))):
+        if fourcc == b"VP8X":
+            data[pos + 8] &= ~0x10  # the alpha flag
+        if fourcc == b"VP8L":
+            assert data[pos + 8] == 0x2F
+            data[pos + 12] &= ~0x10  # bit 28 of the header word: alpha_is_used
+    return bytes(data)
+
+
+SHOWN_FIRST = [
+    ("apng, fallback, first frame blends over", apng(1, fallback=True), FIRST_SHOWN),
+    ("apng, fallback, first frame replaces", apng(0, fallback=True), FIRST_SHOWN),
+    ("apng, no fallback", apng(1, fallback=False), FIRST_SHOWN),
+    ("animated webp, lossless, no alpha flag", webp(animated=True, lossless=True), FIRST_SHOWN),
+    ("animated webp, lossy, no alpha flag", webp(animated=True, lossless=False), FIRST_SHOWN),
+    ("still webp, lossless, no alpha bit", webp(animated=False, lossless=True), FIRST_SHOWN),
+    ("still webp, lossless + exif, no flag or bit", webp(animated=False, lossless=True, exif=True), FIRST_SHOWN),
+    # Lossy with an ALPH chunk but no alpha flag: browsers ignore that alpha (Chromium shows black), so do we.
+    ("still webp, lossy, no alpha flag", webp(animated=False, lossless=False, exif=True), ((0, 0, 0), RED)),
+]
+
+
+@pytest.mark.parametrize("name, data, shown", SHOWN_FIRST, ids=[c[0] for c in SHOWN_FIRST])
+def test_the_first_frame_a_browser_shows(name, data, shown):
+    rgb = np.asarray(load_image(data)).astype(int)  # (30, 40, 3)
+    assert np.abs(rgb[:, :16] - shown[0]).max() <= 3, name  # 4 px from the edge, which lossy WebP blurs
+    assert np.abs(rgb[:, 24:] - shown[1]).max() <= 3, name
+
+
+def test_pillow_alone_shows_the_fallback_and_black():
+    """What the page showed before: Pillow's frame 0 is the APNG's fallback; the WebPs lose their alpha."""
+    assert Image.open(io.BytesIO(apng(1, fallback=True))).convert("RGB").getpixel((30, 10)) == GREEN
+    for data in (webp(animated=True, lossless=True), webp(animated=False, lossless=True)):
+        assert Image.open(io.BytesIO(data)).convert("RGB").getpixel((5, 5)) == (0, 0, 0)
+
+
+def test_opaque_webp_is_unchanged_by_the_alpha_hints():
+    photo = Image.effect_noise((40, 30), 60).convert("RGB")
+    for save in (dict(lossless=True), dict(lossless=True, save_all=True, append_images=[photo], duration=100)):
+        data = png_bytes(photo, format="WEBP", **save)
+        assert (np.asarray(load_image(data)) == np.asarray(photo)).all()
+
+
+@pytest.mark.browser
+def test_chromium_shows_the_same_first_frame():
+    """The reference: each file in an <img> on a white page in headless Chromium, pixel for pixel."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
+
+    if reason := _missing():
+        pytest.skip(reason)
+    import base64
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=30_000)
+        page = browser.new_page(viewport={"width": 200, "height": 100})
+        for name, data, _ in SHOWN_FIRST:
+            mime = "image/png" if data.startswith(b"\x89PNG") else "image/webp"
+            src = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+            page.set_content(f'<body style="margin:0;background:#fff"><img id="pic" src="{src}"></body>')
+            page.wait_for_function("document.getElementById('pic').complete", timeout=10_000)
+            shot = page.screenshot(clip={"x": 0, "y": 0, "width": 40, "height": 30})
+            shown = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+            assert np.abs(np.asarray(load_image(data)).astype(int) - shown).max() <= 3, name
+        browser.close()
+
+
+# ---------------------------------------------------------------- samples wider than 8 bits
+
+
+def tiff(samples: np.ndarray) -> bytes:
+    """An uncompressed little-endian TIFF of these samples, any dtype: greyscale (H, W) or RGB (H, W, 3)."""
+    h, w = samples.shape[:2]
+    spp, bits = (1 if samples.ndim == 2 else samples.shape[2]), samples.dtype.itemsize * 8
+    kind = {"u": 1, "i": 2, "f": 3}[samples.dtype.kind]
+    per_sample = struct.pack(f"<{spp}H", *[bits] * spp) + struct.pack(f"<{spp}H", *[kind] * spp)
+    extra, pixels = 8 + 2 + 10 * 12 + 4, samples.astype(samples.dtype.newbyteorder("<")).tobytes()
+
+    def short(value):
+        return struct.pack("<HH", value, 0)
+
+    def long(value):
+        return struct.pack("<I", value)
+
+    def per_pixel(value, at):  # a SHORT tag's one value, or the offset of its values per sample
+        return short(value) if spp == 1 else long(at)
+
+    # ImageWidth, ImageLength, BitsPerSample, Compression, Photometric, StripOffsets, SamplesPerPixel,
+    # RowsPerStrip, StripByteCounts, SampleFormat: (tag, type 3 SHORT or 4 LONG, count, value or offset)
+    entries = [
+        (256, 4, 1, long(w)), (257, 4, 1, long(h)), (258, 3, spp, per_pixel(bits, extra)),
+        (259, 3, 1, short(1)), (262, 3, 1, short(1 if spp == 1 else 2)), (273, 4, 1, long(extra + len(per_sample))),
+        (277, 3, 1, short(spp)), (278, 4, 1, long(h)), (279, 4, 1, long(len(pixels))),
+        (339, 3, spp, per_pixel(kind, extra + 2 * spp)),
+    ]  # fmt: skip
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHI", *e[:3]) + e[3] for e in entries)
+    return b"II*\0" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + per_sample + pixels
+
+
+RAMP = np.linspace(0, 1, 30 * 40).reshape(30, 40)  # (30, 40) from 0 to 1
+
+
+def grey(data: bytes) -> np.ndarray:
+    rgb = np.asarray(load_image(data)).astype(int)  # (30, 40, 3)
+    assert (rgb == rgb[..., :1]).all()
+    return rgb[..., 0]
+
+
+@pytest.mark.parametrize(
+    "samples, lo, hi",
+    [
+        (RAMP, 0.0, 1.0),  # the float convention: 0 black, 1 white
+        (RAMP * 200, 0.0, 255.0),  # beyond 1: as 8-bit samples
+        (RAMP * 60_000, 0.0, 65535.0),  # beyond 255: as 16-bit samples
+        (RAMP * 2 - 1, -1.0, 1.0),  # negative: stretched from the smallest to the largest
+        (RAMP * 1e6, 0.0, 1e6),  # beyond 16 bits: stretched
+    ],
+    ids=["0-1", "0-200", "0-60000", "-1-1", "0-1e6"],
+)
+def test_float_tiff_follows_the_range_rule(samples, lo, hi):
+    via_pillow = png_bytes(Image.fromarray(samples.astype(np.float32)), format="TIFF")
+    assert Image.open(io.BytesIO(via_pillow)).mode == "F"
+    expected = np.floor((samples.astype(np.float32) - lo) / (hi - lo) * 255 + 0.5)
+    for data in (via_pillow, tiff(samples.astype(np.float32))):
+        assert np.abs(grey(data) - expected).max() <= 1
+
+
+def test_float_tiff_not_a_number_is_transparent_and_infinities_clip():
+    samples = (RAMP * 0.5).astype(np.float32)  # 0 … 0.5: the [0, 1] rule
+    samples[0, 0], samples[0, 1], samples[0, 2] = np.nan, np.inf, -np.inf
+    out = grey(tiff(samples))
+    assert out[0, 0] == 255 and out[0, 1] == 255 and out[0, 2] == 0  # NaN over white; +∞ white, −∞ black
+    assert out[-1, -1] == 128  # 0.5 → mid grey: the infinities did not widen the range
+
+
+@pytest.mark.parametrize(
+    "samples, expected",
+    [((RAMP * 250).astype(np.int32), np.floor(RAMP * 250 + 0.5)), ((RAMP * 1e6).astype(np.int32), None)],
+    ids=["0-250", "0-1e6"],
+)
+def test_32_bit_integer_tiff_follows_the_range_rule(samples, expected):
+    out = grey(tiff(samples))
+    assert np.abs(out - (expected if expected is not None else np.floor(samples / 1e6 * 255 + 0.5))).max() <= 1
+
+
+@pytest.mark.parametrize(
+    "samples, layout",
+    [
+        (RAMP.astype(np.float16), "1 × float16"),
+        (RAMP, "1 × float64"),
+        (np.dstack([RAMP] * 3).astype(np.float32), "3 × float32"),
+    ],
+    ids=["float16", "float64", "rgb-float32"],
+)
+def test_float_tiffs_pillow_cannot_read_say_so(samples, layout):
+    with pytest.raises(ImageError, match=layout) as caught:
+        load_image(tiff(samples))
+    assert caught.value.code == "tiff_layout" and caught.value.fields == {"layout": layout}

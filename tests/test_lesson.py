@@ -129,3 +129,19 @@ def test_a_picture_with_few_divisors_marks_the_rows_that_crop():
     for p in cropping:
         kept = (169 // p * p) ** 2
         assert rows[p].dropped == pytest.approx(1 - kept / 169**2) and rows[p].dropped > 0
+
+
+def test_the_scaling_table_is_an_html_table_in_presenter_view():
+    """A dataframe is drawn on a canvas, which the projector's CSS cannot enlarge: presenter view
+    shows step 7's table as an HTML table with the same rows."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"mode": "lesson", "step": "7"})
+    at.run()
+    rows = len(at.dataframe[0].value)
+    at.toggle(key="w_presenter").set_value(True).run()
+    assert not at.exception and not at.dataframe
+    assert len(at.table[0].value) == rows and "," in str(at.table[0].value.iloc[0].to_list())  # 115,600

@@ -10,17 +10,23 @@ from vizlib.urlstate import Problem
 
 SAMPLES = ("chelsea", "coffee")
 FULL = {
-    "lang": "ja", "mode": "lesson", "lesson_step": 5, "presenter": True, "preset": "custom", "img_h": 120,
-    "img_w": 96, "patch_size": 12, "embed_dim": 64, "depth": 2, "num_heads": 4, "seed": 7,
-    "fit_policy": "letterbox", "snap": "pad", "weights": "pretrained", "hub_id": "facebook/dino-vits8",
-    "sample": "coffee", "layer": 2, "head": 3, "q_kind": "patch", "q_r": 4, "q_c": 1,
+    "lang": "ja", "mode": "lesson", "view": "paper", "lesson_step": 5, "presenter": True, "source": "upload",
+    "preset": "custom", "img_h": 120, "img_w": 96, "patch_size": 12, "embed_dim": 64, "depth": 2, "num_heads": 4,
+    "seed": 7, "fit_policy": "letterbox", "snap": "pad", "weights": "pretrained", "hub_id": "facebook/dino-vits8",
+    "sample": "coffee", "layer": 2, "head": 3, "q_kind": "patch", "q_r": 4, "q_c": 1, "snapshot": 200, "step": 17,
+    "cube3d": True, "tok_r": 4, "tok_c": 7, "opacity": 0.35, "fusion": "max", "discard": 0.25, "head_step": True,
+    "encoder": True, "norm_block": 0, "gae_on": True, "gae_class": 3, "deletion": False, "tp_block": 2,
+    "tp_hide": True, "tp_cut": -0.5, "tp_flip": True, "dl_figure": "rollout",
 }  # fmt: skip
 DEFAULTS = {"img_h": 81, "img_w": 81, "patch_size": 27, "embed_dim": 128, "depth": 4, "num_heads": 4}
 
 
 def test_a_whole_state_survives_the_round_trip():
+    assert set(FULL) == urlstate.CARRIED  # every choice a link carries is in this state
     params = urlstate.encode(FULL)
     assert params["P"] == "12" and params["q"] == "4,1" and params["head"] == "4" and params["presenter"] == "1"
+    assert params["tok"] == "4,7" and params["k"] == "17" and params["opacity"] == "0.35" and params["tp_cut"] == "-0.5"
+    assert params["cube"] == "1" and params["deletion"] == "0" and params["norms"] == "0" and params["fig"] == "rollout"
     state, problems = urlstate.parse(params, SAMPLES)
     assert problems == [] and state == FULL
     assert urlstate.encode(state) == params
@@ -50,6 +56,14 @@ def test_garbage_is_dropped_with_a_reason_and_the_rest_is_kept():
     reasons = {p.name: p.reason for p in problems}
     assert reasons.pop("colour") == "unknown"
     assert set(reasons.values()) == {"invalid"} and len(reasons) == 9
+
+
+def test_view_details_refuse_what_their_controls_cannot_show():
+    params = {"opacity": "0.33", "discard": "0.96", "tp_cut": "nan", "fusion": "median", "tok": "4", "k": "0",
+              "cube": "true", "fig": "secrets", "snapshot": "-1", "class": "x", "tp": "65", "norms": "-1"}  # fmt: skip
+    state, problems = urlstate.parse(params)
+    assert state == {} and sorted(p.name for p in problems) == sorted(params)
+    assert urlstate.parse({"opacity": "0.30000000000000004", "tp_cut": "-2"})[0] == {"opacity": 0.3, "tp_cut": -2.0}
 
 
 def test_a_repeated_name_keeps_the_last_value():

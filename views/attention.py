@@ -30,6 +30,7 @@ def pick_query(grid_w: int) -> None:
     if points:
         r, col = divmod(int(points[0]["point_index"]), grid_w)
         S.update({"q_kind": "patch", "q_r": r, "q_c": col})
+        S.write_url()
 
 
 def query_name(t: Translator, kind: str) -> str:
@@ -40,7 +41,8 @@ def query_name(t: Translator, kind: str) -> str:
 
 
 def head_name(t: Translator, head) -> str:
-    return t("mean_title") if head == "mean" else str(head + 1)
+    """"head 2" (``head`` 0-based), or "mean of heads": the way titles name the map shown."""
+    return t("mean_title") if head == "mean" else t("head_title", h=head + 1)
 
 
 def query_controls(t: Translator, c: Computed, compact: bool = False) -> float:
@@ -53,8 +55,9 @@ def query_controls(t: Translator, c: Computed, compact: bool = False) -> float:
     extra = dict(horizontal=True) if len(options) <= 3 else {}
     pick(t("query"), options, format_func=partial(query_name, t), **extra, **S.bind("q_kind"))
     patch = S.get("q_kind") == "patch"
-    row.number_input(t("token_row"), 0, Gh - 1, disabled=not patch, **S.bind("q_r"))
-    col.number_input(t("token_col"), 0, Gw - 1, disabled=not patch, **S.bind("q_c"))
+    ui.number_input(row, t("token_row"), "q_r", 0, Gh - 1, disabled=not patch)
+    ui.number_input(col, t("token_col"), "q_c", 0, Gw - 1, disabled=not patch)
+    ui.refused(t, {"q_r": t("token_row"), "q_c": t("token_col")})
     if not compact:
         last.slider(t("opacity"), 0.0, 1.0, step=0.05, **S.bind("opacity"))
     return float(S.get("opacity"))
@@ -100,6 +103,7 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
         alpha = query_controls(t, c)
     query = S.query_index(cfg)
     c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
+    ui.show_run(c)  # the tensors download holds this row
     patch = cfg.token_cell(query)  # None for CLS, DIST or a register
     if patch:
         shown = t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t))

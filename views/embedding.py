@@ -39,6 +39,7 @@ def pick_token(grid_w: int) -> None:
     if points:
         r, col = divmod(int(points[0]["point_index"]), grid_w)  # markers are row-major
         S.update({"tok_r": r, "tok_c": col})
+        S.write_url()  # the token travels in the share link
 
 
 @st.fragment
@@ -53,8 +54,9 @@ def tokens(t: Translator, c: Computed) -> None:
                     lambda: embedding_fig.pca_grid_figure(c.pixels, P, c.colours, titles, selected=(r, col)),
                     on_select=partial(pick_token, Gw), selection_mode="points")  # fmt: skip
     pick_r, pick_c, _ = st.columns([1, 1, 4])
-    pick_r.number_input(t("token_row"), 0, Gh - 1, **S.bind("tok_r"))
-    pick_c.number_input(t("token_col"), 0, Gw - 1, **S.bind("tok_c"))
+    ui.number_input(pick_r, t("token_row"), "tok_r", 0, Gh - 1)
+    ui.number_input(pick_c, t("token_col"), "tok_c", 0, Gw - 1)
+    ui.refused(t, {"tok_r": t("token_row"), "tok_c": t("token_col")})
     token = r * Gw + col
     st.markdown(t("token_explain", r=r, c=col, i=token + 1, D=D))
     window, vector = analysis.token_patch(trace.inputs, trace.patch_grid, r, col)  # (3, P, P), (D,)

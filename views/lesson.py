@@ -52,21 +52,14 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
         text.markdown(body)
     else:
         st.markdown(body)
+        if step.id == "attention" and c.weights == S.RANDOM:  # above the maps: on a projector's first screen
+            trained_models(t, use_shapes, use_real)
         place = st.container()
     with place, st.container(key="lesson_section"):  # the step's figure (the browser test finds it by this key)
         if step.id in sections:
             sections[step.id](t, c)
         else:
             scaling(t, c, try_patch_size)
-    if step.id == "attention" and c.weights == S.RANDOM:
-        note, button = st.columns([3, 1], vertical_alignment="center")
-        note.markdown(t("lesson_attention_random"))
-        if use_real is not None:
-            button.button(t("lesson_use_real"), key="lesson_use_real", on_click=use_real,
-                          icon=":material/visibility:", width="stretch", type="primary")  # fmt: skip
-        if compute.shapes_meta() is not None:
-            button.button(t("lesson_use_shapes"), key="lesson_use_shapes", on_click=use_shapes,
-                          icon=":material/school:", width="stretch")  # fmt: skip
     labels = [t(key, depth=c.cfg.depth) for key in lesson.OVERVIEW_BOXES]
     D, N, T = c.cfg.embed_dim, c.cfg.num_patches, c.cfg.num_tokens
     arrows = [f"({N}, 3·{c.cfg.patch_size}²)", f"({N}, {D})", f"({T}, {D})", f"CLS ({D})"]
@@ -78,6 +71,18 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
         st.code(lesson.code_text(c.cfg, notes), language="python", wrap_lines=True)
         st.caption(t("code_caption"))
     st.caption(t("lesson_keys") if k < n else t("lesson_done"))
+
+
+def trained_models(t: Translator, use_shapes: Callable[[], None], use_real: Callable[[], None] | None) -> None:
+    """Random weights' maps mean nothing: one line saying so, and a button per trained model, in one row."""
+    offered = [(use_real, "lesson_use_real", ":material/visibility:", "primary")] if use_real is not None else []
+    if compute.shapes_meta() is not None:
+        offered.append((use_shapes, "lesson_use_shapes", ":material/school:", "secondary"))
+    note, *buttons = st.columns([2.2] + [1] * len(offered), vertical_alignment="center")
+    note.markdown(t("lesson_attention_random"))
+    for place, (callback, key, icon, kind) in zip(buttons, offered, strict=True):
+        place.button(t(key), key=key, on_click=callback, icon=icon, type=kind, width="stretch",
+                     help=t("lesson_use_real_help") if key == "lesson_use_real" else None)
 
 
 def scaling(t: Translator, c: Computed, try_patch_size: Callable[[int], None]) -> None:
@@ -93,8 +98,11 @@ def scaling(t: Translator, c: Computed, try_patch_size: Callable[[int], None]) -
         for r in rows
     ]  # fmt: skip
     counts = [t("cost_N"), t("cost_L"), t("cost_attention"), t("cost_params")]
-    localized = {name: st.column_config.NumberColumn(format="localized") for name in counts}  # 115,600
-    st.dataframe(table, hide_index=True, column_config=localized)
+    if ui.presenter():  # an HTML table, which the projector's font sizes reach (a dataframe is a canvas)
+        st.table([{k: f"{v:,}" if k in counts else v for k, v in row.items()} for row in table], hide_index=True)
+    else:
+        localized = {name: st.column_config.NumberColumn(format="localized") for name in counts}  # 115,600
+        st.dataframe(table, hide_index=True, column_config=localized)
     cols = st.columns(len(rows))
     for col, r in zip(cols, rows, strict=True):
         col.button(t("try_p", P=r.P), key=f"try_p_{r.P}", on_click=try_patch_size, args=(r.P,),

@@ -112,6 +112,7 @@ def cube(t: Translator, c: Computed) -> None:
 def step_by(delta: int, last: int) -> None:
     """Callback of ◀ ▶."""
     S.put("step", min(max(1, int(S.get("step")) + delta), last))
+    S.write_url()  # the step travels in the share link
 
 
 @st.fragment

@@ -101,7 +101,9 @@ def try_patch_size(P: int) -> None:
 
 def load_pretrained() -> None:
     """The Load button: an uploaded .safetensors file if there is one, else the named hub model or
-    folder; on failure keep the one we had (``weights_error`` says why)."""
+    folder; on failure keep the one we had (``weights_error`` says why). An uploaded file's bytes stay
+    with the session (``compute.UPLOADED_WEIGHTS``, the uploader's own bytes, not a copy) so that its
+    model is rebuilt when other sessions' models push it out of the shared cache."""
     if not serving.policy().pretrained:  # a link's weights=pretrained on a server that allows none
         return
     upload = st.session_state.get("weights_file")
@@ -122,6 +124,10 @@ def load_pretrained() -> None:
         return
     st.session_state.pop("weights_error", None)
     st.session_state["pretrained"] = name
+    if data is not None:
+        st.session_state[compute.UPLOADED_WEIGHTS] = (digest, data, shown)
+    else:
+        st.session_state.pop(compute.UPLOADED_WEIGHTS, None)
     S.update(S.config_numbers(loaded.model.cfg))
 
 
@@ -199,6 +205,8 @@ def choose_pretrained(t: Translator) -> str:
         left.number_input(t("upload_h"), 0, 4096, help=t("upload_size_help"), **S.bind("upload_h"))
         right.number_input(t("upload_w"), 0, 4096, help=t("upload_size_help"), **S.bind("upload_w"))
     st.sidebar.button(t("load"), key="load_hub", on_click=load_pretrained)
+    if "pretrained" in st.session_state:
+        still_there()
     if "weights_error" in st.session_state:
         weights_failed(t, *st.session_state["weights_error"])
     if "pretrained" not in st.session_state:
@@ -207,6 +215,20 @@ def choose_pretrained(t: Translator) -> str:
     if "weights_error" in st.session_state:
         st.info(t("pretrained_kept", name=ui.plain(compute.weights_name(st.session_state["pretrained"]))))
     return st.session_state["pretrained"]
+
+
+def still_there() -> None:
+    """The loaded weights, read again if other sessions' models pushed them out of the shared cache
+    (an upload from the bytes the session holds, ``compute.get_loaded``); when they cannot be, the
+    reason becomes the weights error and the page runs on random weights."""
+    name = st.session_state["pretrained"]
+    held = st.session_state.get(compute.UPLOADED_WEIGHTS)  # (digest, bytes, file name) of an upload
+    try:
+        compute.get_loaded(name)
+    except weights_lib.WeightsError as err:
+        st.session_state["weights_error"] = (held[2] if held else compute.weights_name(name), err.with_traceback(None))
+        del st.session_state["pretrained"]
+        st.session_state.pop(compute.UPLOADED_WEIGHTS, None)
 
 
 def choose_hub_model(t: Translator, rules: serving.Policy) -> None:
@@ -271,29 +293,66 @@ def weights_failed(t: Translator, name: str, err: Exception) -> None:
 
 
 def number_inputs(t: Translator, fixed: bool, sized: bool = False) -> None:
-    """H, W, P, D, depth, heads; a trained model fixes all but P (and, ``sized``, the picture's size)."""
+    """H, W, P, D, depth, heads; a trained model fixes all but P (and, ``sized``, the picture's size).
+
+    Each takes any number typed and refuses, with the reason, one the model cannot run with
+    (``config_refusal``): the field, the link and the page keep the number in use."""
     custom = None if fixed else mark_custom
+
+    def number(where, name: str, **kwargs):
+        lo, hi = S.NUMBER_RANGES[name]
+        ui.number_input(where, t(name), name, lo, hi, check=config_refusal, then=custom, **kwargs)
 
     def pair():  # one row of two, inputs aligned at the bottom even where a label wraps
         return st.sidebar.columns(2, vertical_alignment="bottom")
 
     left, right = pair()
     size_help = t("real_size_help") if sized else None
-    left.number_input(t("img_h"), 1, 4096, disabled=fixed and not sized, help=size_help, **S.bind("img_h", custom))
-    right.number_input(t("img_w"), 1, 4096, disabled=fixed and not sized, help=size_help, **S.bind("img_w", custom))
+    number(left, "img_h", disabled=fixed and not sized, help=size_help)
+    number(right, "img_w", disabled=fixed and not sized, help=size_help)
     left, right = pair()
-    left.number_input(t("patch_size"), 1, 4096, help=t("patch_size_help"), **S.bind("patch_size", custom))
-    right.number_input(t("embed_dim"), 1, 4096, help=t("embed_dim_help"), disabled=fixed,
-                       **S.bind("embed_dim", custom))  # fmt: skip
+    number(left, "patch_size", help=t("patch_size_help"))
+    number(right, "embed_dim", help=t("embed_dim_help"), disabled=fixed)
     left, right = pair()
-    left.number_input(t("depth"), 1, 64, disabled=fixed, **S.bind("depth", custom))
-    right.number_input(t("num_heads"), 1, 64, disabled=fixed, **S.bind("num_heads", custom))
+    number(left, "depth", disabled=fixed)
+    number(right, "num_heads", disabled=fixed)
+    ui.refused(t, {name: t(name) for name in S.NUMBER_KEYS}, st.sidebar)
+
+
+WEIGHTS_IN_USE = "_weights_in_use"  # session-state key: the weights name the sidebar last decided
+
+
+def config_refusal(name: str, value: int) -> Exception | None:
+    """Why the model in use could not run with number ``name`` = ``value`` and the other numbers as
+    they are (a ConfigError, in the page's language through ``ui.explain``), or None. A number input's
+    check: a number refused here is never taken, so the field and the link never hold it."""
+    numbers = {key: int(S.get(key)) for key in [*S.NUMBER_KEYS, "seed"]} | {name: value}
+    try:
+        candidate_config(st.session_state.get(WEIGHTS_IN_USE, RANDOM), numbers, S.get("snap"))
+    except ValueError as err:
+        return err
+    return None
+
+
+def candidate_config(weights: str, numbers: dict[str, int], snap: str) -> config.ViTConfig:
+    """The config these numbers (by choice name) give with ``weights``: random weights take them all;
+    trained weights their own shape at patch size P, and the real model also the picture's size.
+    Raises ValueError (a ConfigError) where they cannot build a ViT."""
+    requested, P = (numbers["img_h"], numbers["img_w"]), numbers["patch_size"]
+    if weights == RANDOM:
+        return config.ViTConfig(img_size=image.snap_size(*requested, P, snap), patch_size=P,
+                                embed_dim=numbers["embed_dim"], depth=numbers["depth"],
+                                num_heads=numbers["num_heads"], seed=numbers["seed"])  # fmt: skip
+    own = compute.get_loaded(weights).model.cfg
+    size = image.snap_size(*requested, P, snap) if weights == REAL else own.img_size
+    return config.ViTConfig(**{**own.__dict__, "img_size": size, "patch_size": P})
 
 
 def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str, str, str, str]:
     """(config, requested size, fit policy, snap policy, device, weights) from the sidebar."""
     st.sidebar.header(t("model_section"))
     weights = choose_weights(t)
+    st.session_state[WEIGHTS_IN_USE] = weights  # what a number typed next is checked against
     fixed = weights != RANDOM  # a trained model has its own shape; only its patch size can change
     sized = weights == REAL  # DINOv2 runs at any multiple of its patch size: the picture's size too
     requested = None
@@ -309,7 +368,8 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
     number_inputs(t, fixed, sized)
     if fixed:
         st.sidebar.caption(t("fixed_by_weights_size") if sized else t("fixed_by_weights"))
-    st.sidebar.number_input(t("seed"), 0, config.MAX_SEED, help=t("seed_help"), disabled=fixed, **S.bind("seed"))
+    ui.number_input(st.sidebar, t("seed"), "seed", *S.NUMBER_RANGES["seed"], help=t("seed_help"), disabled=fixed)
+    ui.refused(t, {"seed": t("seed")}, st.sidebar)
     st.sidebar.selectbox(t("fit_policy"), list(image.FIT_POLICIES), format_func=lambda p: t(f"fit_{p}"),
                          help=t("fit_policy_help"), **S.bind("fit_policy"))  # fmt: skip
     st.sidebar.selectbox(t("snap_policy"), list(image.SNAP_POLICIES), format_func=lambda p: t(f"snap_{p}"),
@@ -351,12 +411,8 @@ def build_config(t: Translator, snap: str) -> tuple[config.ViTConfig, tuple[int,
     (H, W); with an error shown, the last pair that worked."""
     s = st.session_state
     requested = (int(s["img_h"]), int(s["img_w"]))
-    try:
-        snapped = image.snap_size(*requested, int(s["patch_size"]), snap)
-        cfg = config.ViTConfig(
-            img_size=snapped, patch_size=int(s["patch_size"]), embed_dim=int(s["embed_dim"]), depth=int(s["depth"]),
-            num_heads=int(s["num_heads"]), seed=int(s["seed"]),
-        )  # fmt: skip
+    try:  # the numbers were checked as typed (``config_refusal``); a snap policy changed since may still fail
+        cfg = candidate_config(RANDOM, {key: int(s[key]) for key in [*S.NUMBER_KEYS, "seed"]}, snap)
     except ValueError as err:
         st.error(t("bad_config", message=ui.plain(ui.explain(t, err))))
         cfg, requested = s.get("last_cfg", (config.ViTConfig(**PRESETS["article"]), (81, 81)))

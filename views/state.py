@@ -5,16 +5,22 @@ by a widget is lost when its view is hidden (FACTS.md, "Streamlit"). Here each c
 its own name (``CHOICES``); a widget is given a key of its own (``widget_key(name)``), shown the
 choice before it is drawn and writes the choice back from its ``on_change`` (``bind``). A run that
 does not draw a widget leaves its choice alone. The share link is read into and written from
-these choices (``restore_from_url``, ``write_url``), so it always holds the page's real state.
+these choices (``restore_from_url``, ``write_url``), so it always holds the page's real state: every
+choice travels in it (``urlstate.CARRIED``) except the few in ``LOCAL``, each with its reason.
+
+Number inputs (``bind_number``) take any number typed, as typed, and refuse with a reason what the
+page cannot run (``refusals``): the field, the link and the page always show the number in use.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import streamlit as st
 
 from vizlib import config, urlstate
+from vizlib import weights as weights_lib
 from vizlib.paths import ASSETS_DIR, SAMPLES_DIR
 
 SHAPES_DIR = ASSETS_DIR / "shapes"
@@ -67,6 +73,26 @@ CHOICES: dict[str, object] = {
 }  # fmt: skip
 
 
+# Choices a share link does not carry, and why (the sidebar's share caption says so on the page).
+LOCAL = {
+    "upload_heads": "read with an uploaded weights file, and a link carries no file",
+    "upload_h": "read with an uploaded weights file, and a link carries no file",
+    "upload_w": "read with an uploaded weights file, and a link carries no file",
+    "device": "the server's hardware: another server may lack it, and the numbers are the same on each",
+}
+# Choices a widget shows that follow from another choice, which the link carries instead.
+DERIVED = {"hub_pick": "the hub list's entry for the hub id, which the link carries (hub)"}
+# Details of a view that the link names only when they differ from their default (a short address).
+BRIEF = {
+    "snapshot", "step", "cube3d", "tok_r", "tok_c", "opacity", "fusion", "discard", "dl_figure", "head_step",
+    "encoder", "norm_block", "gae_on", "gae_class", "deletion", "tp_block", "tp_hide", "tp_cut", "tp_flip",
+}  # fmt: skip
+# Whole numbers typed into a number input: choice -> (lowest, highest) the page takes.
+NUMBER_RANGES = {"img_h": (1, 4096), "img_w": (1, 4096), "patch_size": (1, 4096), "embed_dim": (1, 4096),
+                 "depth": (1, 64), "num_heads": (1, 64), "seed": (0, config.MAX_SEED)}  # fmt: skip
+REFUSED = "_refused"  # session-state key: {choice: (number typed, why)}, each shown once by ``refusals``
+
+
 def widget_key(name: str) -> str:
     """The key of the widget that shows choice ``name`` (never the choice's own key)."""
     return f"w_{name}"
@@ -94,6 +120,7 @@ def _write_back(name: str, then: Callable[..., None] | None, args: tuple) -> Non
     st.session_state[name] = st.session_state[widget_key(name)]
     if then is not None:
         then(*args)
+    write_url()  # also for a widget inside a fragment: its rerun may not reach a write_url of its own
 
 
 def bind(name: str, then: Callable[..., None] | None = None, args: tuple = ()) -> dict:
@@ -105,6 +132,52 @@ def bind(name: str, then: Callable[..., None] | None = None, args: tuple = ()) -
     """
     st.session_state[widget_key(name)] = st.session_state[name]
     return dict(key=widget_key(name), on_change=_write_back, args=(name, then, args))
+
+
+def bind_number(name: str, lo: int, hi: int, check: Callable[[str, int], Exception | None] | None = None,
+                then: Callable[..., None] | None = None, args: tuple = ()) -> dict:  # fmt: skip
+    """Keyword arguments for a number input that shows choice ``name``, a whole number in ``[lo, hi]``.
+
+    The input itself has no bounds and takes decimals: given bounds, a browser keeps an out-of-range
+    number in the field without sending it, and in a whole-number field reads "1e1" as 1. So every
+    number typed reaches the server as typed. One that is not whole, lies outside ``[lo, hi]`` or
+    that ``check(name, value)`` refuses (it returns the error) is not taken: the field is put back
+    to the number in use and ``refusals`` says why. ``then(*args)`` runs after a number is taken.
+    """
+    st.session_state[widget_key(name)] = float(st.session_state[name])
+    return dict(key=widget_key(name), step=1.0, format="%.0f", on_change=_take_number,
+                args=(name, lo, hi, check, then, args))  # fmt: skip
+
+
+def number_problem(typed: float | None, lo: int, hi: int) -> tuple[str, dict] | None:
+    """Why a typed number is not a whole number in ``[lo, hi]``, as (i18n key, fields); None when it is."""
+    whole = typed is not None and math.isfinite(typed) and typed == int(typed)
+    if not whole or not lo <= typed <= hi:
+        return "number_range", dict(lo=f"{lo:,}", hi=f"{hi:,}")
+    return None
+
+
+def _take_number(name: str, lo: int, hi: int, check, then, args: tuple) -> None:
+    typed = st.session_state[widget_key(name)]
+    why = number_problem(typed, lo, hi)
+    if why is None and check is not None:
+        why = check(name, int(typed))
+    if why is not None:
+        st.session_state.setdefault(REFUSED, {})[name] = (typed, why)
+        st.session_state[widget_key(name)] = float(st.session_state[name])  # the field shows the number in use
+        return
+    st.session_state[name] = int(typed)
+    st.session_state[widget_key(name)] = float(int(typed))  # "-0" and "1e1" shown as the page reads them
+    if then is not None:
+        then(*args)
+    write_url()
+
+
+def refusals(names) -> list[tuple[str, float | None, object, int]]:
+    """The numbers refused since the last run among choices ``names``, each once: (choice, number
+    typed, why: an (i18n key, fields) pair or an error, the number in use)."""
+    refused = st.session_state.get(REFUSED, {})
+    return [(name, *refused.pop(name), st.session_state[name]) for name in names if name in refused]
 
 
 def init() -> None:
@@ -127,6 +200,7 @@ def _clamp(name: str, top: int, bottom: int = 0) -> int | None:
 INDEX_LABELS = {
     "step": ("step",), "tok_r": ("token_row",), "tok_c": ("token_col",), "q_r": ("query", "token_row"),
     "q_c": ("query", "token_col"), "layer": ("layer",), "head": ("head",), "lesson_step": ("mode_lesson",),
+    "norm_block": ("enc_norms_block",), "tp_block": ("tp_block",),
 }  # fmt: skip
 
 
@@ -136,7 +210,8 @@ def fit_to(cfg: config.ViTConfig) -> list[tuple[str, int, int]]:
     (blocks, heads and steps 1-based, rows and columns 0-based)."""
     Gh, Gw = cfg.grid
     bounds = {"step": (cfg.num_patches, 1), "tok_r": (Gh - 1, 0), "tok_c": (Gw - 1, 0), "q_r": (Gh - 1, 0),
-              "q_c": (Gw - 1, 0), "layer": (cfg.depth, 1), "lesson_step": (urlstate.LESSON_STEPS, 1)}  # fmt: skip
+              "q_c": (Gw - 1, 0), "layer": (cfg.depth, 1), "lesson_step": (urlstate.LESSON_STEPS, 1),
+              "norm_block": (cfg.depth, 0), "tp_block": (cfg.depth, 0)}  # fmt: skip
     moved = []
     for name, (top, bottom) in bounds.items():
         if (before := _clamp(name, top, bottom)) is not None:
@@ -187,6 +262,8 @@ def restore_from_url(shapes_config: dict | None, real_config: config.ViTConfig |
     if state.get("weights") == REAL and real_config is None:
         problems.append(urlstate.Problem("weights", REAL, "invalid"))
         state.pop("weights")
+    if state.get("snapshot", "final") not in ["final", *weights_lib.snapshot_steps(SHAPES_DIR)]:
+        problems.append(urlstate.Problem("snapshot", str(state.pop("snapshot")), "invalid"))
     weights = state.get("weights", RANDOM)
     numbers = {key: state.pop(key) for key in NUMBER_KEYS if key in state}
     if weights == SHAPES:  # the checkpoint's own shape; only its patch size can change
@@ -214,12 +291,13 @@ def restore_from_url(shapes_config: dict | None, real_config: config.ViTConfig |
 def write_url() -> None:
     """Put the page's choices in the address bar (only when they changed): the link is always current."""
     s = st.session_state
-    shown = {key for key, _ in urlstate.FIELDS.values()} | {"q_kind", "q_r", "q_c"}
-    state = {key: s[key] for key in shown if key in s}
+    state = {key: s[key] for key in urlstate.CARRIED if key in s and not (key in BRIEF and s[key] == CHOICES[key])}
     if s.get("source") == "upload":
         state.pop("sample", None)  # an uploaded picture cannot travel in a link
     if s.get("weights") != PRETRAINED:
         state.pop("hub_id", None)
+    if s.get("weights") != SHAPES:
+        state.pop("snapshot", None)
     if s.get("mode") != "lesson":
         state.pop("lesson_step", None)
     else:

@@ -1,4 +1,5 @@
-"""Above every view: which weights are live, the shape strip of the forward pass and its cost."""
+"""Above every view: which weights are live, the shape strip of the forward pass and its cost, and
+on request the forward pass's warm time."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 from page import compute, ui
 from page.compute import Computed
 from views.state import RANDOM, REAL, SHAPE_SAMPLES, SHAPES
-from vizlib import config
+from vizlib import config, timing
 from vizlib.i18n import Translator
 
 
@@ -48,4 +49,29 @@ def shape_strip(t: Translator, c: Computed) -> None:
         entries=f"{nh * T * T:,}",
         mb=f"{nh * T * T * 4 / 1e6:.2f}",
     )  # fmt: skip
-    st.caption(cost + " · " + t("forward_time", ms=c.seconds * 1000, device=c.dev))
+    st.caption(cost)
+    forward_time(t, c)
+
+
+TIMED = "_forward_time"  # session-state key: {run: Timing}, the last measured on request in this session
+
+
+@st.fragment
+def forward_time(t: Translator, c: Computed) -> None:
+    """The forward pass's time, measured warm and only on request: a button runs it a few times to warm
+    up, then times more calls and shows their median (``timing.warm_median``). A first call at a new
+    size is many times a warm one and one call says nothing of the spread, so no single call's time is
+    shown; measuring on every new config would cost a class server several forward passes each time."""
+    measured = st.session_state.get(TIMED, {}).get(c.run)
+    row = st.container(horizontal=True, vertical_alignment="center")  # the button as wide as its words
+    help_text = t("forward_time_help", warmup=timing.WARMUP, runs=timing.MIN_RUNS)
+    if row.button(t("forward_time_button"), key="time_forward", help=help_text, icon=":material/timer:",
+                  type="tertiary"):  # fmt: skip
+        with st.spinner(t("computing")):
+            measured = compute.time_forward(c)  # a second click measures again
+        st.session_state[TIMED] = {c.run: measured}
+    if measured is not None:
+        busy = "" if measured.steady else " " + t("time_busy")
+        ms = {name: f"{value:.2f}" for name, value in (("ms", measured.median_ms), ("low", measured.low_ms),
+                                                        ("high", measured.high_ms))}  # fmt: skip
+        row.caption(t("forward_time_warm", device=c.dev, runs=measured.runs, warmup=measured.warmup, **ms) + busy)

@@ -8,12 +8,15 @@ is ``[..., -N:]`` whatever the prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
-from torch.utils import benchmark
 
+from . import timing
+from .device import synchronize
 from .model import split_flatten_linear
+from .timing import Timing
 
 
 def top_k(logits: torch.Tensor, k: int = 5) -> list[tuple[int, float, float]]:
@@ -170,33 +173,45 @@ class Proof:
     """Conv2d against split + flatten + Linear on the same images and weights."""
 
     max_abs_diff: float  # max |conv(x) − linear(split(x))| over every output value
-    conv_ms: float  # median time of one warm Conv2d call, ms
-    linear_ms: float  # median time of one warm split + flatten + Linear, ms
     values: int  # how many output values were compared
-    runs: int  # how many timed calls each median is taken over (after warm-up calls, not timed)
+    conv: Timing  # warm Conv2d calls: median and middle half, ms
+    linear: Timing  # warm split + flatten + Linear calls, likewise
+
+    @property
+    def conv_ms(self) -> float:
+        return self.conv.median_ms
+
+    @property
+    def linear_ms(self) -> float:
+        return self.linear.median_ms
+
+    @property
+    def runs(self) -> int:
+        """How many timed calls each median is taken over (after warm-up calls, not timed)."""
+        return min(self.conv.runs, self.linear.runs)
 
 
-def conv_vs_linear(inputs: torch.Tensor, conv: nn.Conv2d, min_run_time: float = 0.05) -> Proof:
+def conv_vs_linear(inputs: torch.Tensor, conv: nn.Conv2d, min_run_time: float = 0.05, min_runs: int = 25,
+                   warmup: int = 3, threads: int | None = 1) -> Proof:  # fmt: skip
     """Run the patch embedding both ways and compare (the same code the tests use).
 
-    ``inputs`` (B, 3, H, W). Times come from ``torch.utils.benchmark.Timer.blocked_autorange``:
-    warm-up calls first (the first call of a shape pays for its kernels' set-up, often several
-    times a warm call), then blocks of calls for at least ``min_run_time`` seconds each way, with
-    CUDA synchronised; ``conv_ms`` and ``linear_ms`` are the medians per call, in milliseconds.
+    ``inputs`` (B, 3, H, W). Each way is timed by :func:`timing.warm_median`: ``warmup`` calls first
+    (the first call of a shape pays for its kernels' set-up, often many times a warm call), then at
+    least ``min_runs`` timed calls and more for up to ``min_run_time`` seconds, the device
+    synchronised after each; the medians and middle halves are in milliseconds. On the CPU both
+    run on ``threads`` threads (None: torch's setting): with more, a busy machine made the Conv2d
+    wait for its second thread (15 ms instead of 0.1 here) while the Linear did not.
     """
-    with torch.inference_mode():
+    sync = partial(synchronize, inputs.device.type)
+    with torch.inference_mode(), timing.cpu_threads(threads if inputs.device.type == "cpu" else None):
         by_conv = conv(inputs)  # (B, D, Gh, Gw)
         by_linear = split_flatten_linear(inputs, conv)  # (B, D, Gh, Gw)
-        env = {"x": inputs, "conv": conv, "split_flatten_linear": split_flatten_linear}
-        times = {}
-        for name, stmt in (("conv", "conv(x)"), ("linear", "split_flatten_linear(x, conv)")):
-            timer = benchmark.Timer(stmt, globals=env, num_threads=torch.get_num_threads())
-            timer.timeit(2)  # warm-up, not counted
-            measured = timer.blocked_autorange(min_run_time=min_run_time)
-            times[name] = (measured.median * 1e3, len(measured.times) * measured.number_per_run)
+        times = {
+            name: timing.warm_median(call, warmup, min_runs, max(min_runs, 200), min_run_time, sync)
+            for name, call in (("conv", lambda: conv(inputs)), ("linear", lambda: split_flatten_linear(inputs, conv)))
+        }
     diff = float((by_conv - by_linear).abs().max())
-    runs = min(times["conv"][1], times["linear"][1])
-    return Proof(diff, times["conv"][0], times["linear"][0], by_conv.numel(), runs)
+    return Proof(diff, by_conv.numel(), times["conv"], times["linear"])
 
 
 def sequence_for_display(

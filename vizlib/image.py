@@ -8,11 +8,13 @@ Shape legend: C channels (3), H, W height and width in pixels.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL.PngImagePlugin import Blend
 
 from .config import ConfigError
 
@@ -39,10 +41,12 @@ class ImageError(ValueError):
 
 
 def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_side: int = WORKING_SIDE) -> Image.Image:
-    """Decode an uploaded file into an upright RGB picture.
+    """Decode an uploaded file into an upright RGB picture, as a browser shows it.
 
     Args:
-        data: the file's bytes (PNG, JPEG, WebP, BMP, TIFF or GIF; GIF/WebP give the first frame).
+        data: the file's bytes (PNG, JPEG, WebP, BMP, TIFF or GIF). An animation gives the first
+            frame a browser shows: an APNG's first animation frame even where its default image is
+            a separate fallback, a WebP's frame with its alpha even where the header's hint says none.
         max_pixels: largest width × height accepted.
         max_side: a picture whose longer side is larger is reduced to this (aspect kept) right after
             decoding, so that what is kept is bounded (a 6,000 × 6,600 PNG decodes to 119 MB of
@@ -50,6 +54,8 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_side: int = WOR
 
     Returns:
         An RGB ``PIL.Image`` with EXIF orientation applied and any alpha composited over white.
+        Samples wider than 8 bits are scaled to 8 by the range rule of :func:`_wide_sample_range`:
+        16-bit as 0…65535; 32-bit float with every sample in [0, 1] as 0 (black) … 1 (white).
 
     Raises:
         ImageError: empty, non-image, unsupported, truncated or oversized data.
@@ -60,19 +66,57 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_side: int = WOR
         mb, limit = f"{len(data) / 2**20:.1f}", MAX_BYTES // 2**20
         msg = f"the file is {mb} MB, more than the {limit} MB limit: save a smaller copy of the picture"
         raise ImageError("bytes", msg, mb=mb, limit=limit)
-    img = _open(data)
+    img = _open(_webp_alpha_hints(data))
     w, h = img.size
     if w * h > max_pixels:
         mp, limit = f"{w * h / 1e6:.1f}", f"{max_pixels / 1e6:.0f}"
         msg = f"the picture is {w}×{h} = {mp} MP, more than the {limit} MP limit: resize it first"
         raise ImageError("pixels", msg, w=w, h=h, mp=mp, limit=limit)
     try:
-        img.seek(0)  # first frame of an animation
+        _seek_first_shown_frame(img)
         img.load()
-    except (OSError, SyntaxError, ValueError) as err:
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
         msg = f"the {img.format} file is damaged or cut short ({err}): save it again and re-upload"
         raise ImageError("damaged", msg, format=img.format) from err
     return _working_copy(_to_rgb(ImageOps.exif_transpose(img)), max_side)
+
+
+def _seek_first_shown_frame(img: Image.Image) -> None:
+    """Seek to the frame a browser shows first: frame 0, except in an APNG whose default image is
+    not part of the animation (a fallback for viewers without APNG), where it is frame 1.
+
+    That frame covers the whole canvas, which starts fully transparent (APNG spec, fcTL): drawn
+    "over" it, the frame is itself. Pillow draws it over the fallback instead, so its blend is set
+    to "source" before it is decoded.
+    """
+    img.seek(0)
+    if img.format == "PNG" and img.info.get("default_image") and getattr(img, "n_frames", 1) > 1:
+        img.seek(1)
+        img.blend_op = Blend.OP_SOURCE
+
+
+WEBP_ANIMATION, WEBP_ALPHA = 0x02, 0x10  # VP8X flag bits (RFC 9649, section 2.7)
+
+
+def _webp_alpha_hints(data: bytes) -> bytes:
+    """A WebP's bytes with the hints that it has alpha set, so that Pillow keeps the alpha a browser shows.
+
+    Chromium composites whatever alpha a WebP decodes to. Pillow drops it when the header says
+    there is none: an animation without VP8X's alpha flag (Pillow writes such files itself) or a
+    lossless (VP8L) picture without its alpha_is_used bit. Setting a hint on an opaque picture
+    changes nothing: its alpha is 255 everywhere. Other files are returned as they are.
+    """
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return data
+    patched, pos = bytearray(data), 12
+    while pos + 13 <= len(patched):
+        fourcc, size = bytes(patched[pos : pos + 4]), int.from_bytes(patched[pos + 4 : pos + 8], "little")
+        if fourcc == b"VP8X" and size >= 10 and patched[pos + 8] & WEBP_ANIMATION:
+            patched[pos + 8] |= WEBP_ALPHA
+        elif fourcc == b"VP8L" and size >= 5 and patched[pos + 8] == 0x2F:  # signature, a 32-bit header word
+            patched[pos + 12] |= 0x10  # its bit 28, alpha_is_used, in the word's last byte
+        pos += 8 + size + (size & 1)  # chunks are padded to an even size
+    return bytes(patched) if patched != data else data
 
 
 def _working_copy(img: Image.Image, max_side: int) -> Image.Image:
@@ -104,6 +148,12 @@ def _open(data: bytes) -> Image.Image:
         )
         raise ImageError("bomb", msg) from err
     except UnidentifiedImageError as err:
+        if layout := _tiff_layout(data):
+            msg = (
+                f"this TIFF stores its pixels as {layout}, which this app cannot read: save it as 8- or "
+                "16-bit integers, or as greyscale 32-bit float (float32)"
+            )
+            raise ImageError("tiff_layout", msg, layout=layout) from err
         msg = (
             "this file is not a picture this app can read: use PNG, JPEG, WebP, BMP, TIFF or GIF "
             "(HEIC, SVG, PDF and text files are not supported)"
@@ -113,20 +163,60 @@ def _open(data: bytes) -> Image.Image:
         raise ImageError("format", f"the file could not be read as a picture ({err}): try another file") from err
 
 
+def _tiff_layout(data: bytes) -> str | None:
+    """``"3 × float32"``: a TIFF's samples per pixel and their type, read from its first directory
+    without decoding it; None for a file that is not a TIFF or whose directory cannot be read."""
+    if data[:4] not in (b"II*\0", b"MM\0*"):
+        return None
+    try:
+        tags = TiffImagePlugin.ImageFileDirectory_v2(data[:8])
+        stream = io.BytesIO(data)
+        stream.seek(tags.next)
+        tags.load(stream)
+        bits = tags.get(258, (1,))  # BitsPerSample, one per sample
+        kind = {1: "uint", 2: "int", 3: "float"}.get(tags.get(339, (1,))[0], "sample")  # SampleFormat
+        return f"{tags.get(277, 1)} × {kind}{bits[0]}"  # SamplesPerPixel
+    except (OSError, SyntaxError, ValueError, KeyError, IndexError, TypeError, struct.error):
+        return None
+
+
+def _wide_sample_range(arr: np.ndarray, mode: str, counted: np.ndarray) -> tuple[float, float]:
+    """(black, white): the sample values shown as black and as white for a 16- or 32-bit mode.
+
+    16-bit samples declare their range: 0…65535. 32-bit integers (``I``) and floats (``F``,
+    float TIFFs) declare none, so it is read from the ``counted`` samples (opaque and finite):
+    floats all within [0, 1] are 0…1, the convention of floating-point pictures in image editors
+    (GIMP, Photoshop: 0.0 black, 1.0 white); otherwise samples all within [0, 255] are 0…255, all within [0, 65535]
+    are 0…65535; anything else (negative values, or beyond 16 bits: measurements rather than a
+    photo) is stretched from its smallest to its largest value.
+    """
+    if mode.startswith("I;16"):
+        return 0.0, 65535.0
+    values = arr[counted]
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    for top in (1.0, 255.0, 65535.0) if mode == "F" else (255.0, 65535.0):
+        if lo >= 0 and hi <= top:
+            return 0.0, top
+    return lo, hi if hi > lo else lo + 1.0
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Any Pillow mode → RGB; every kind of transparency is composited over white.
 
     Transparency comes as an alpha band (RGBA, LA, PA and the premultiplied RGBa, La), as palette
     transparency (P with ``info["transparency"]``, one index or one alpha per entry), or as a colour
     key in ``info["transparency"]`` (1, L, RGB and the 16-bit and 32-bit modes, where the key is a
-    raw sample value). 16-bit and 32-bit samples are scaled to 8 bits.
+    raw sample value); a float sample that is not a number (NaN) is transparent too. 16-bit and
+    32-bit samples are scaled to 8 bits by the range rule of :func:`_wide_sample_range` (a float
+    TIFF in [0, 1]: 0 black, 1 white); infinities are clipped to black and white.
     """
     key = img.info.get("transparency")
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)  # (H, W) raw samples
-        opaque = arr != key if isinstance(key, (int, float)) else np.ones(arr.shape, bool)  # (H, W)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)  # (H, W)
+        opaque = ~np.isnan(arr) & (arr != key if isinstance(key, (int, float)) else True)  # (H, W)
+        black, white = _wide_sample_range(arr, img.mode, opaque & np.isfinite(arr))
+        scaled = np.nan_to_num((arr - black) / (white - black) * 255.0 + 0.5, nan=0.0, posinf=255, neginf=0)
+        grey = np.clip(scaled, 0, 255).astype(np.uint8)  # (H, W)
         img = Image.fromarray(np.stack([grey, opaque.astype(np.uint8) * 255], axis=-1))  # LA
     elif key is not None and img.mode in ("1", "L", "RGB", "P"):
         img = img.convert("RGBA")  # Pillow applies the colour key or the palette's alpha

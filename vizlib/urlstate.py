@@ -5,7 +5,8 @@ forgiving: an unknown name or an invalid value is dropped (its default stays) an
 ``Problem`` the page shows as a notice; nothing here raises on user input.
 
 Names in the URL are short and stable (``P``, ``D``, ``heads`` …); ``FIELDS`` maps each to the
-session-state key the page's widget uses.
+page's choice (a session-state key), or for ``q`` and ``tok`` to several (``COMPOSITE``).
+``CARRIED`` is every choice a link carries; ``views.state`` names the ones it cannot, and why.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from vizlib import config, image
+from vizlib import config, i18n, image
 
 LANGUAGES = ("en", "ja")
 MODES = ("explore", "lesson")
@@ -22,6 +23,7 @@ VIEWS = ("patches", "embedding", "proof", "attention", "paper", "predictions")  
 PRESETS = ("article", "vit_s16", "vit_b16", "custom")
 WEIGHTS = ("random", "shapes", "real", "pretrained")
 LESSON_STEPS = 7
+FUSIONS = ("mean", "max", "min")  # rollout's head fusion (vit-explain)
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")  # owner/name on the Hugging Face hub
 NUMBER_FIELDS = ("H", "W", "P", "D", "depth", "heads")  # together they must build a ViT
 
@@ -34,6 +36,43 @@ class Problem:
     value: str
     reason: str  # "unknown" | "invalid" | "no_vit" | "clamped" (valid, but not in this model)
     used: str = ""  # for "clamped": the value used instead
+
+
+def _flag(text: str) -> bool:
+    """``1`` or ``0``: a toggle (presenter view, the 3D view, a panel shown on request)."""
+    return {"1": True, "0": False}[text]
+
+
+def _fraction(lo: float, hi: float, step: float) -> Callable[[str], float]:
+    """A slider's value: a decimal number in ``[lo, hi]`` on the slider's grid of ``step``."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not lo <= value <= hi or abs(value / step - round(value / step)) > 1e-6:
+            raise ValueError(f"{text} is not a multiple of {step} in {lo}…{hi}")
+        return round(round(value / step) * step, 4)
+
+    return parse
+
+
+def _snapshot(text: str) -> int | str:
+    """``final`` or a training step of the shapes model (checked against its snapshots by the page)."""
+    return "final" if text == "final" else _int(0, 10**9)(text)
+
+
+def _figure(text: str) -> str:
+    """A figure the page can name (its ``fig_*`` label); the page offers it where the open view draws it."""
+    if f"fig_{text}" not in i18n.load_table():
+        raise ValueError(f"no figure called {text!r}")
+    return text
+
+
+def _cell(text: str) -> tuple[int, int]:
+    """``ROW,COL`` (0-based) of a patch on the grid."""
+    r, c = (int(part) for part in text.split(","))
+    if not (0 <= r < 4096 and 0 <= c < 4096):
+        raise ValueError(f"patch ({r}, {c}) is outside the grid")
+    return r, c
 
 
 def _int(lo: int, hi: int) -> Callable[[str], int]:
@@ -71,19 +110,17 @@ def _query(text: str) -> tuple[str, int, int]:
     (q_kind, q_r, q_c). A prefix token the model lacks falls back to CLS on the page."""
     if text in ("cls", "dist") or re.fullmatch(r"reg([1-9]|[1-5][0-9]|6[0-4])", text):
         return (text, 0, 0)
-    r, c = (int(part) for part in text.split(","))
-    if not (0 <= r < 4096 and 0 <= c < 4096):
-        raise ValueError(f"patch ({r}, {c}) is outside the grid")
-    return ("patch", r, c)
+    return ("patch", *_cell(text))
 
 
 # URL name -> (session-state key, parser). Parsers raise ValueError on a bad value.
+# None (``layer``, ``norms``, ``tp``: the last block) is left out of the link.
 FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "lang": ("lang", _choice(LANGUAGES)),
     "mode": ("mode", _choice(MODES)),
     "view": ("view", _choice(VIEWS)),
     "step": ("lesson_step", _int(1, LESSON_STEPS)),
-    "presenter": ("presenter", lambda text: {"1": True, "0": False}[text]),
+    "presenter": ("presenter", _flag),
     "preset": ("preset", _choice(PRESETS)),
     "H": ("img_h", _int(1, 4096)),
     "W": ("img_w", _int(1, 4096)),
@@ -98,10 +135,32 @@ FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "hub": ("hub_id", _hub_id),
     "sample": ("sample", str),  # checked against the page's samples by the caller (``samples``)
     "src": ("source", _choice(("sample", "upload"))),  # an upload cannot travel: the page says so
+    "snapshot": ("snapshot", _snapshot),  # the shapes model's training timeline
     "layer": ("layer", _int(1, 64)),
     "head": ("head", _head),
     "q": ("query", _query),
+    "k": ("step", _int(1, 4096 * 4096)),  # the step inspector's window (1-based)
+    "cube": ("cube3d", _flag),
+    "tok": ("token", _cell),  # the Embedding view's token
+    "opacity": ("opacity", _fraction(0.0, 1.0, 0.05)),
+    "fusion": ("fusion", _choice(FUSIONS)),
+    "discard": ("discard", _fraction(0.0, 0.95, 0.05)),
+    "headstep": ("head_step", _flag),  # one head's arithmetic
+    "encoder": ("encoder", _flag),  # inside the encoder: token norms, logit lens, GAE
+    "norms": ("norm_block", _int(0, 64)),
+    "gae": ("gae_on", _flag),
+    "class": ("gae_class", _int(0, 10**6)),
+    "deletion": ("deletion", _flag),
+    "tp": ("tp_block", _int(0, 64)),  # what the tokens become: block (0 = the embedding)
+    "tp_hide": ("tp_hide", _flag),
+    "tp_cut": ("tp_cut", _fraction(-2.0, 2.0, 0.1)),
+    "tp_flip": ("tp_flip", _flag),
+    "fig": ("dl_figure", _figure),  # the figure the HTML download saves
 }
+# A URL value that sets several choices: key in FIELDS -> the choices, in the parser's order.
+COMPOSITE = {"query": ("q_kind", "q_r", "q_c"), "token": ("tok_r", "tok_c")}
+# Every choice a link carries.
+CARRIED = frozenset(k for key, _ in FIELDS.values() for k in COMPOSITE.get(key, (key,)))
 
 
 def parse(params: Mapping[str, str | list[str]], samples: tuple[str, ...] = ()) -> tuple[dict, list[Problem]]:
@@ -125,10 +184,7 @@ def parse(params: Mapping[str, str | list[str]], samples: tuple[str, ...] = ()) 
         except (ValueError, KeyError, TypeError):
             problems.append(Problem(name, text, "invalid"))
             continue
-        if key == "query":
-            state["q_kind"], state["q_r"], state["q_c"] = value
-        else:
-            state[key] = value
+        state.update(zip(COMPOSITE[key], value, strict=True) if key in COMPOSITE else [(key, value)])
     return state, problems
 
 
@@ -163,13 +219,19 @@ def encode(state: Mapping[str, object]) -> dict[str, str]:
             elif "q_kind" in state:
                 out[name] = str(state["q_kind"])
             continue
+        if key == "token":
+            if "tok_r" in state or "tok_c" in state:
+                out[name] = f"{int(state.get('tok_r', 0))},{int(state.get('tok_c', 0))}"
+            continue
         if key not in state or state[key] is None:
             continue
         value = state[key]
         if key == "head":
             out[name] = "mean" if value == "mean" else str(int(value) + 1)
-        elif key == "presenter":
+        elif isinstance(value, bool):
             out[name] = "1" if value else "0"
+        elif isinstance(value, float):
+            out[name] = f"{round(value, 4):g}"
         else:
             out[name] = str(value)
     return out

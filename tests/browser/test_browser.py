@@ -59,11 +59,11 @@ def test_play_advances_the_stride_animation(page):
     )
     assert frames.json_value() == 9
     current = page.locator(".slider-group > .slider-label").first
-    assert current.text_content().startswith("step 1 / 9")
+    assert current.text_content().startswith("window 1 / 9")
     page.locator(".updatemenu-button", has_text="▶ Play").first.click()
     page.wait_for_function(
         "() => { const t = document.querySelector('.slider-group > .slider-label'); "
-        "return t && !t.textContent.startsWith('step 1 / 9'); }",
+        "return t && !t.textContent.startsWith('window 1 / 9'); }",
         timeout=15_000,
     )
     page.wait_for_timeout(1500)
@@ -177,9 +177,9 @@ def test_the_parameter_corpus_shows_a_result_or_a_message(page):
 def test_walk_the_lesson_in_japanese_with_next_and_the_keyboard(page):
     start = time.perf_counter()
     page.get_by_text("日本語", exact=True).click()
-    page.get_by_text("授業（7 ステップ）", exact=True).click()
+    page.get_by_text("授業（7 レッスン）", exact=True).click()
     for k in range(1, 8):
-        page.get_by_text(f"ステップ {k} / 7", exact=False).first.wait_for(timeout=60_000)
+        page.get_by_text(f"レッスン {k} / 7", exact=False).first.wait_for(timeout=60_000)
         wait_for_app(page)
         assert page.locator('[data-testid="stException"]').count() == 0, k
         shoot(page, f"browser-lesson-{k}")
@@ -188,7 +188,7 @@ def test_walk_the_lesson_in_japanese_with_next_and_the_keyboard(page):
     walk = time.perf_counter() - start
     (ARTIFACTS / "lesson-walk.json").write_text(json.dumps({"steps": 7, "seconds": round(walk, 1)}))
     page.locator("body").press("ArrowLeft")  # the ← shortcut goes back a step
-    page.get_by_text("ステップ 6 / 7", exact=False).first.wait_for(timeout=30_000)
+    page.get_by_text("レッスン 6 / 7", exact=False).first.wait_for(timeout=30_000)
     page.wait_for_url(lambda url: "step=6" in url and "lang=ja" in url, timeout=30_000)  # the share link follows
 
 

@@ -60,7 +60,7 @@ def test_a_language_switch_keeps_every_choice_shown_both_ways(page):
         assert shown["tab"] == tab and words in shown["boxes"], shown
 
 
-@pytest.mark.parametrize("lang, steps", [("en", "Step {k} of 7"), ("ja", "ステップ {k} / 7")])
+@pytest.mark.parametrize("lang, steps", [("en", "Step {k} of 7"), ("ja", "レッスン {k} / 7")])
 def test_every_lesson_step_fits_a_projector(browser_page, app_url, lang, steps):
     page = browser_page(PROJECTOR)
     for k in range(1, 8):

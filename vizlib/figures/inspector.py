@@ -72,13 +72,15 @@ def kernels_figure(kernels: np.ndarray, titles: list[str]) -> go.Figure:
 
 
 def output_strip_figure(values: np.ndarray, title: str, marked: list[int] | None = None) -> go.Figure:
-    """The D output values as one strip of colour, optionally marking some dimensions."""
+    """The D output values as one strip of colour, optionally marking some dimensions. The strip is
+    short: its colour bar is labelled at its two ends only (±max), which cannot overlap at any font size."""
     D = values.shape[0]
     limit = float(np.abs(values).max()) or 1.0
+    ends = dict(tickvals=[-limit, limit], ticktext=[f"{-limit:.2g}", f"{limit:.2g}"])
     fig = go.Figure(
         go.Heatmap(
             z=values[None, :].astype(np.float32), x0=0, dx=1, colorscale="RdBu_r", zmin=-limit, zmax=limit,
-            colorbar=dict(thickness=10, len=1.0), hovertemplate="dim %{x}: %{z:.4f}<extra></extra>",
+            colorbar=dict(thickness=10, len=1.0, **ends), hovertemplate="dim %{x}: %{z:.4f}<extra></extra>",
         )
     )  # fmt: skip
     for d in marked or []:

@@ -63,6 +63,15 @@ def presenter(fig: go.Figure | dict) -> go.Figure:
     return go.Figure(out)
 
 
+def _bigger_value(current: dict | None) -> dict | None:
+    """A slider's ``currentvalue`` with its font at the presenter size (others' labels are hidden)."""
+    if not current:
+        return current
+    font = dict(current.get("font") or {})
+    font["size"] = max(font.get("size", 14), PRESENTER_FONT)
+    return {**current, "font": font}
+
+
 def _restyle(value, key: str = ""):
     """A deep copy with colours swapped and line widths scaled (``width`` inside any ``line``)."""
     if isinstance(value, dict):
@@ -72,9 +81,11 @@ def _restyle(value, key: str = ""):
                 out[k] = max(2.0, v * PRESENTER_LINE)
             elif k in ("arrowwidth",) and isinstance(v, (int, float)):
                 out[k] = v * PRESENTER_LINE
-            elif k in ("sliders", "updatemenus"):
-                out[k] = v  # the play buttons and step slider keep their size: they are laid out for it
-            elif k == "size" and key == "font" and isinstance(v, (int, float)):
+            elif k == "updatemenus":
+                out[k] = v  # the play buttons keep their size: they are laid out for it
+            elif k == "sliders":  # the slider keeps its layout; its current value (the frame label) grows
+                out[k] = [{**slider, "currentvalue": _bigger_value(slider.get("currentvalue"))} for slider in v]
+            elif k == "size" and key in ("font", "tickfont") and isinstance(v, (int, float)):
                 out[k] = max(v, PRESENTER_FONT - 4)
             else:
                 out[k] = _restyle(v, k)

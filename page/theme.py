@@ -1,0 +1,37 @@
+"""The page's own styles: CSS for every page, for the lesson and for presenter view (a projector).
+
+The figures' presenter restyling (colour-blind-safe colours, thicker lines, larger fonts) lives with
+the figures, in ``vizlib.figures.overview.presenter``; this module styles what Streamlit draws.
+"""
+
+from __future__ import annotations
+
+# Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
+PRESENTER_CSS = """<style>
+.stApp, .stApp p, .stApp li, .stApp label, .stApp input { color: #000 !important; }
+/* sizes in the main area only: the sidebar is the teacher's panel, laid out for its own width */
+.stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li { font-size: 1.45rem;
+  line-height: 1.55; }
+.stMain [data-testid="stCaptionContainer"] { font-size: 1.15rem; color: #222 !important; }
+.stMain h1 { font-size: 3rem !important; } .stMain h2 { font-size: 2.3rem !important; }
+.stMain h3 { font-size: 1.75rem !important; }
+.stMain button p, .stMain [data-baseweb="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+.stMain code, .stMain pre { font-size: 1.15rem !important; }
+.stMain [data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
+.stMain [data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.7rem; }
+/* a disabled button must not look clickable (the black text above would make it) */
+.stApp button:disabled, .stApp button:disabled p { color: rgba(49, 51, 63, 0.38) !important; }
+.stApp button:disabled { border-color: rgba(49, 51, 63, 0.15) !important; background: #f4f4f6 !important; }
+.stMain [data-testid="stTable"] th, .stMain [data-testid="stTable"] td { font-size: 1.2rem !important; }
+</style>"""
+# Every page: a slider's value floats over its thumb; at the left end it touched the label above.
+PAGE_CSS = """<style>
+[data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.35rem; }
+</style>"""
+
+# The lesson starts at the top of the screen: a transparent header (it holds only the sidebar and
+# menu buttons, at the sides) and less padding above, so each step's figure fits a 1280×720 projector.
+LESSON_CSS = """<style>
+[data-testid="stHeader"] { background: transparent; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.25rem; }
+</style>"""
