@@ -22,7 +22,9 @@ PRESENTER_CSS = """<style>
 /* a disabled button must not look clickable (the black text above would make it) */
 .stApp button:disabled, .stApp button:disabled p { color: rgba(49, 51, 63, 0.38) !important; }
 .stApp button:disabled { border-color: rgba(49, 51, 63, 0.15) !important; background: #f4f4f6 !important; }
-.stMain [data-testid="stTable"] th, .stMain [data-testid="stTable"] td { font-size: 1.2rem !important; }
+.stMain [data-testid="stTable"] th, .stMain [data-testid="stTable"] td { font-size: 1.2rem !important;
+  padding: 0.1rem 0.6rem !important; line-height: 1.3; }
+.stMain [data-testid="stTable"] td { white-space: nowrap; }  /* numbers and "← now" on one line */
 </style>"""
 # Every page: a slider's value floats over its thumb; at the left end it touched the label above.
 PAGE_CSS = """<style>

@@ -765,7 +765,7 @@ def test_every_control_shows_the_model_that_runs(at):
     cfg = json.loads((ROOT / "assets" / "shapes" / "config.json").read_text())["config"]
     (H, W), P, D, depth = cfg["img_size"], cfg["patch_size"], cfg["embed_dim"], cfg["depth"]
     assert not at.exception and at.slider(key="w_layer").value == depth != 4  # still the last block
-    assert at.selectbox(key="preset_of_weights").value == f"The weights' own: {H}×{W}, P={P}, D={D}"
+    assert at.selectbox(key="preset_of_weights").value == f"Weights: {H}×{W}, P={P}, D={D}"
     numbers = {name: at.number_input(key=f"w_{name}").value for name in ("img_h", "patch_size", "embed_dim", "depth")}
     assert numbers == {"img_h": H, "patch_size": P, "embed_dim": D, "depth": depth}
     at.selectbox(key="w_weights").set_value("random").run()

@@ -410,31 +410,6 @@ def test_opaque_webp_is_unchanged_by_the_alpha_hints():
         assert (np.asarray(load_image(data)) == np.asarray(photo)).all()
 
 
-@pytest.mark.browser
-def test_chromium_shows_the_same_first_frame():
-    """The reference: each file in an <img> on a white page in headless Chromium, pixel for pixel."""
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
-
-    if reason := _missing():
-        pytest.skip(reason)
-    import base64
-
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=30_000)
-        page = browser.new_page(viewport={"width": 200, "height": 100})
-        for name, data, _ in SHOWN_FIRST:
-            mime = "image/png" if data.startswith(b"\x89PNG") else "image/webp"
-            src = f"data:{mime};base64,{base64.b64encode(data).decode()}"
-            page.set_content(f'<body style="margin:0;background:#fff"><img id="pic" src="{src}"></body>')
-            page.wait_for_function("document.getElementById('pic').complete", timeout=10_000)
-            shot = page.screenshot(clip={"x": 0, "y": 0, "width": 40, "height": 30})
-            shown = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
-            assert np.abs(np.asarray(load_image(data)).astype(int) - shown).max() <= 3, name
-        browser.close()
-
-
 # ---------------------------------------------------------------- samples wider than 8 bits
 
 

@@ -21,7 +21,7 @@ from vizlib.i18n import Translator
 
 Inside = Callable[[Translator, Computed, int, "int | str", int], None]
 MATRIX_MAX = 400  # most rows/columns of a raw attention matrix sent to the browser
-PICKER_HEIGHT = {False: 380, True: 330}  # px, in the explore view and in the lesson (its first screen)
+PICKER_HEIGHT = {False: 380, True: 276}  # px, in the explore view and in the lesson (its first screen)
 
 
 def pick_query(grid_w: int) -> None:
@@ -94,11 +94,14 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
     Gw = cfg.grid[1]
     if not compact:
         st.markdown(t("attn_explain"))
-    if compact:  # the lesson: the picture first (left), its controls and rollout beside it (right)
-        left, right = st.columns([1, 1])
+    if compact:  # the lesson: the two maps side by side (left), every control beside them (right)
+        maps, right = st.columns([2, 1])
+        left, middle = maps.columns(2)
         with right:
             alpha = query_controls(t, c, compact)
-            block, head = block_and_head(t, c, side_by_side=True)
+            block, head = block_and_head(t, c)  # one under the other: a third of the width is too narrow for both
+            if c.full:
+                rollout_controls(t)
     else:
         alpha = query_controls(t, c)
     query = S.query_index(cfg)
@@ -131,8 +134,8 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
         st.caption(f"{shown} {t('click_to_query')}" if compact else t("click_to_query"))
         outliers_note(t, chosen)
     if compact:
-        with right:
-            rollout(t, c, query, patch, alpha)
+        with middle:
+            rollout(t, c, query, patch, alpha, compact=True)
     else:
         with right:
             st.markdown(t("grid_title"))
@@ -142,7 +145,8 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
         if c.weights == S.RANDOM:
             st.caption(t("attn_random_note"))
     if inside is not None:
-        inside(t, c, block, head, query)
+        with st.container(key="attention_inside"):  # below the maps: more to read, not the step's named parts
+            inside(t, c, block, head, query)
     S.write_url()  # block, head and query travel in the share link
 
 
@@ -184,21 +188,34 @@ def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
         st.caption(t("tokens_downsampled", r=step, c=step))
 
 
-def rollout(t: Translator, c: Computed, query: int, patch, alpha: float) -> None:
-    """Attention rollout (Abnar & Zuidema 2020) with vit-explain's head fusion and discard ratio."""
-    st.subheader(t("rollout_header"))
-    st.markdown(t("rollout_explain"))
+def rollout(t: Translator, c: Computed, query: int, patch, alpha: float, compact: bool = False) -> None:
+    """Attention rollout (Abnar & Zuidema 2020) with vit-explain's head fusion and discard ratio.
+    ``compact`` (the lesson): the map alone, titled, its explanation in the title's help and its
+    controls drawn elsewhere (``rollout_controls``), so that it fits beside the query's map."""
+    if not compact:
+        st.subheader(t("rollout_header"))
+        st.markdown(t("rollout_explain"))
     if not c.full:
         st.info(t("needs_full", T=c.cfg.num_tokens, max=model.FULL_ATTENTION_MAX))
         return
-    fusion_col, discard_col = st.columns(2)
-    fusion_col.selectbox(t("fusion"), ["mean", "max", "min"], format_func=lambda f: t(f"fusion_{f}"),
-                         **S.bind("fusion"))  # fmt: skip
-    discard_col.slider(t("discard"), 0.0, 0.95, step=0.05, help=t("discard_help"), **S.bind("discard"))
+    if not compact:
+        rollout_controls(t, side_by_side=True)
     fusion, discard = S.get("fusion"), float(S.get("discard"))
+    title = t("rollout_header") if compact else ""
 
     def build():
         query_map = analysis.rollout_map(compute.rollout(c, fusion, discard), query, c.cfg.grid)  # (Gh, Gw)
-        return attention_fig.overlay_figure(c.pixels, query_map.numpy(), c.cfg.patch_size, alpha, patch, False)
+        return attention_fig.overlay_figure(c.pixels, query_map.numpy(), c.cfg.patch_size, alpha, patch, False,
+                                            title, height=PICKER_HEIGHT[compact])  # fmt: skip
 
-    ui.cached_chart("rollout", (c.run, query, alpha, fusion, discard), build)
+    ui.cached_chart("rollout", (c.run, query, alpha, fusion, discard, compact, t.lang), build)
+    if compact:
+        st.caption(t("rollout_explain"))
+
+
+def rollout_controls(t: Translator, side_by_side: bool = False) -> None:
+    """Rollout's head fusion and discard ratio, side by side or one under the other."""
+    fusion_col, discard_col = st.columns(2) if side_by_side else (st, st)
+    fusion_col.selectbox(t("fusion"), ["mean", "max", "min"], format_func=lambda f: t(f"fusion_{f}"),
+                         **S.bind("fusion"))  # fmt: skip
+    discard_col.slider(t("discard"), 0.0, 0.95, step=0.05, help=t("discard_help"), **S.bind("discard"))

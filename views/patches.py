@@ -19,6 +19,7 @@ from vizlib.figures import patches as patches_fig
 from vizlib.i18n import Translator
 
 KERNELS_SHOWN = 6  # how many of the D kernels the step inspector draws
+STRIP_HEIGHT = {False: 134, True: 100}  # the output strip: shorter in the lesson, where all of step 2 fits one screen
 # Figure heights in px, in the explore view and in the lesson (whose first screen on a 1280×720
 # projector holds the step's heading, text and figure: a browser test measures it).
 GRID_HEIGHT = {False: 420, True: 330}
@@ -126,31 +127,39 @@ def inspector(t: Translator, c: Computed, lesson: bool = False) -> None:
     back, slider, forward = st.columns([1, 8, 1], vertical_alignment="bottom")
     back.button(t("step_back"), key="step_back", on_click=step_by, args=(-1, N), width="stretch")
     forward.button(t("step_next"), key="step_next", on_click=step_by, args=(1, N), width="stretch")
-    slider.slider(t("step"), 1, max(N, 2), disabled=N == 1, **S.bind("step"))
+    slider.slider(t("step"), 1, max(N, 2), disabled=N == 1, label_visibility="collapsed" if lesson else "visible",
+                  **S.bind("step"))  # fmt: skip
     k = min(int(S.get("step")), N) - 1
     step = analysis.patch_step(c.trace.inputs, c.vit.patch_embed.proj, k)
     r, col = step.r, step.c
     explain = t("inspector_explain", k=k + 1, N=N, r=r, c=col, r0=r * P, r1=(r + 1) * P - 1, c0=col * P,
                 c1=(col + 1) * P - 1, P=P, L=step.flat.numel(), D=D)  # fmt: skip
-    if not lesson:  # in the lesson it follows the window's figure, which then starts higher
+    if not lesson:  # in the lesson it follows the equality line
         st.markdown(explain)
-    titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
     patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
-    value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for R, G, B
-    ui.cached_chart(
-        "inspector_window", (c.run, t.lang, k),
-        lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles, value_range),
-    )  # fmt: skip
-    if lesson:
-        st.markdown(explain)
     shown = min(KERNELS_SHOWN, D)
     kernels = c.vit.patch_embed.proj.weight[:shown].detach().cpu().numpy()  # (K, 3, P, P)
     kernel_titles = [t("kernel_title", d=d, y=float(step.output[d])) for d in range(shown)]
-    ui.cached_chart("inspector_kernels", (c.run, t.lang, k),
-                    lambda: inspector_fig.kernels_figure(kernels, kernel_titles))  # fmt: skip
+    if lesson:  # the window and the kernels in one row, so that all of it fits a projector's first screen
+        ui.cached_chart("inspector_kernels", (c.run, t.lang, k, "lesson"),
+                        lambda: inspector_fig.kernels_figure(kernels, [t("window_rgb"), *kernel_titles],
+                                                             patch_pixels, height=136))  # fmt: skip
+    else:
+        titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
+        value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for RGB
+        ui.cached_chart(
+            "inspector_window", (c.run, t.lang, k),
+            lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles, value_range),
+        )  # fmt: skip
+        ui.cached_chart("inspector_kernels", (c.run, t.lang, k),
+                        lambda: inspector_fig.kernels_figure(kernels, kernel_titles))  # fmt: skip
     strip_title = t("output_strip", D=D, r=r, c=col)
     marked = list(range(shown))
-    ui.cached_chart("inspector_output", (c.run, t.lang, k),
-                    lambda: inspector_fig.output_strip_figure(step.output.numpy(), strip_title, marked))  # fmt: skip
+    height = STRIP_HEIGHT[lesson]
+    ui.cached_chart("inspector_output", (c.run, t.lang, k, height),
+                    lambda: inspector_fig.output_strip_figure(step.output.numpy(), strip_title, marked,
+                                                              height))  # fmt: skip
     diff = analysis.step_difference(step, c.trace.patch_grid)
     st.caption(t("inspector_check", r=r, c=col, diff=f"{diff:.1e}"))
+    if lesson:  # the step's text follows its named parts: they come first on a projector
+        st.markdown(explain)

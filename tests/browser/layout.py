@@ -60,7 +60,8 @@ CLIPPED = """() => {
 # is drawn (plotly's image, lines and text, not its empty box), as [top, bottom, left, right] in px.
 MAIN_FIGURE = """() => {
   const section = document.querySelector('.st-key-lesson_section');
-  const el = section.querySelector('.js-plotly-plot, [data-testid="stMetric"], [data-testid="stDataFrame"]');
+  const el = section.querySelector('.js-plotly-plot, [data-testid="stMetric"], [data-testid="stDataFrame"],'
+    + ' [data-testid="stTable"]');
   if (!el.classList.contains('js-plotly-plot')) { const r = el.getBoundingClientRect();
     return [r.top, r.bottom, r.left, r.right]; }
   let box = [Infinity, -Infinity, Infinity, -Infinity];
@@ -89,3 +90,22 @@ def collapse_sidebar(page) -> None:
         page.wait_for_function("() => document.querySelector('[data-testid=stSidebar]')"
                                ".getBoundingClientRect().right <= 1", timeout=10_000)  # fmt: skip
         page.wait_for_timeout(600)  # the main area widens; plotly redraws at the new width
+
+
+# Every named part of a lesson step, with where it ends: each chart, metric, table and button of
+# the step's section, the equality line of the window step (the caption that names patch_grid), and
+# the buttons that offer trained weights. A projector's first screen must hold all of them.
+NAMED_PARTS = """() => {
+  const section = document.querySelector('.st-key-lesson_section');
+  const parts = [...section.querySelectorAll('.js-plotly-plot, [data-testid="stMetric"], [data-testid="stTable"],'
+    + ' [data-testid="stDataFrame"], button')]
+    .filter(e => !e.closest('.st-key-attention_inside') && (e.tagName !== 'BUTTON' || e.innerText.trim()));
+  parts.push(...[...section.querySelectorAll('[data-testid="stCaptionContainer"]')]
+    .filter(e => e.innerText.includes('patch_grid[')));
+  parts.push(...document.querySelectorAll('.st-key-lesson_use_real button, .st-key-lesson_use_shapes button'));
+  return parts.filter(e => e.offsetParent !== null).map(e => {
+    const r = e.getBoundingClientRect();
+    return {what: (e.dataset.testid || e.className.split(' ')[0] || e.tagName) + ' ' + e.innerText.slice(0, 30),
+            top: Math.round(r.top), bottom: Math.round(r.bottom)};
+  });
+}"""

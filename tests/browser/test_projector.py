@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, wait_for_app
-from tests.browser.layout import CHECKED_RADIOS, CLIPPED, MAIN_FIGURE, OVERLAPS, collapse_sidebar
+from tests.browser.layout import CHECKED_RADIOS, CLIPPED, MAIN_FIGURE, NAMED_PARTS, OVERLAPS, collapse_sidebar
 
 pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1280, "height": 720}
@@ -72,6 +72,9 @@ def test_every_lesson_step_fits_a_projector(browser_page, app_url, lang, steps):
         page.screenshot(path=ARTIFACTS / f"projector-{lang}-step{k}.png")
         assert 0 <= top < bottom <= PROJECTOR["height"], (k, top, bottom)  # all of it on the first screen
         assert 0 <= left < right <= PROJECTOR["width"], (k, left, right)
+        parts = page.evaluate(NAMED_PARTS)  # step 2: the window, the kernels, the strip and the equality line;
+        below = [p for p in parts if p["bottom"] > PROJECTOR["height"] + 1]  # step 6: both maps and the buttons
+        assert parts and not below, (k, below)
         assert page.evaluate(CLIPPED) == [], k
         sizes = page.evaluate("""() => [...document.querySelectorAll('.stMain [data-testid="stMarkdownContainer"] p')]
             .filter(p => p.innerText.length > 100).map(p => parseFloat(getComputedStyle(p).fontSize))""")

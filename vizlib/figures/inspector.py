@@ -58,20 +58,31 @@ def window_figure(
     return _clean(fig, 220)
 
 
-def kernels_figure(kernels: np.ndarray, titles: list[str]) -> go.Figure:
-    """Some of the D kernels ``(K, 3, P, P)``, each scaled to its own min–max and drawn as RGB."""
-    K = kernels.shape[0]
-    fig = make_subplots(rows=1, cols=K, subplot_titles=[wrap_at_colon(title) for title in titles],
+def kernels_figure(
+    kernels: np.ndarray, titles: list[str], window: np.ndarray | None = None, height: int = 184
+) -> go.Figure:
+    """Some of the D kernels ``(K, 3, P, P)``, each scaled to its own min–max and drawn as RGB; with
+    ``window`` ``(P, P, 3)`` uint8 the window's pixels come first, in the same row (the lesson's
+    compact form: the window and what each kernel makes of it side by side). ``titles``: one per
+    panel, the window's first when it is given."""
+    images = ([window] if window is not None else []) + [_as_rgb(kernel) for kernel in kernels]
+    fig = make_subplots(rows=1, cols=len(images), subplot_titles=[wrap_at_colon(title) for title in titles],
                         horizontal_spacing=0.02)  # fmt: skip
-    for k in range(K):
-        kernel = kernels[k]
-        lo, hi = float(kernel.min()), float(kernel.max())
-        rgb = ((kernel - lo) / (hi - lo or 1.0)).transpose(1, 2, 0)  # (P, P, 3) in [0, 1]
-        fig.add_trace(go.Image(z=(rgb * 255 + 0.5).astype(np.uint8), hoverinfo="skip"), row=1, col=k + 1)
-    return _clean(fig, 184, top=44)  # the titles' two lines
+    for i, pixels in enumerate(images):
+        fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=1, col=i + 1)
+    return _clean(fig, height, top=44)  # the titles' two lines
 
 
-def output_strip_figure(values: np.ndarray, title: str, marked: list[int] | None = None) -> go.Figure:
+def _as_rgb(kernel: np.ndarray) -> np.ndarray:
+    """A kernel ``(3, P, P)`` scaled to its own min–max as ``(P, P, 3)`` uint8."""
+    lo, hi = float(kernel.min()), float(kernel.max())
+    rgb = ((kernel - lo) / (hi - lo or 1.0)).transpose(1, 2, 0)  # (P, P, 3) in [0, 1]
+    return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def output_strip_figure(
+    values: np.ndarray, title: str, marked: list[int] | None = None, height: int = 130
+) -> go.Figure:
     """The D output values as one strip of colour, optionally marking some dimensions. The strip is
     short: its colour bar is labelled at its two ends only (±max), which cannot overlap at any font size."""
     D = values.shape[0]
@@ -87,5 +98,6 @@ def output_strip_figure(values: np.ndarray, title: str, marked: list[int] | None
         fig.add_shape(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, line=dict(color="#00c853", width=2))
     fig.update_xaxes(range=[-0.5, D - 0.5], fixedrange=True, showgrid=False)
     fig.update_yaxes(showticklabels=False, ticks="", fixedrange=True, showgrid=False)
-    fig.update_layout(title=dict(text=title, font=dict(size=13)), margin=dict(l=0, r=0, t=30, b=0), height=130)
+    fig.update_layout(title=dict(text=title, font=dict(size=13), y=1, yanchor="top", pad=dict(t=4)),
+                      margin=dict(l=0, r=0, t=34, b=0), height=height)  # fmt: skip
     return fig
