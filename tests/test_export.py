@@ -98,6 +98,7 @@ def test_presenter_style_thickens_lines_and_swaps_to_colour_blind_safe_colours()
     assert styled["layout"]["font"]["size"] == overview.PRESENTER_FONT
     assert styled["layout"]["sliders"][0]["currentvalue"]["font"]["size"] == overview.PRESENTER_FONT  # frame label
     assert styled["layout"]["sliders"][0]["steps"] == before["layout"]["sliders"][0]["steps"]  # layout kept
+    assert styled["layout"]["xaxis"]["tickfont"]["size"] >= overview.PRESENTER_FONT - 4  # axis labels (headers)
 
 
 def test_presenter_style_enlarges_colour_bar_ticks_and_the_strip_keeps_two_labels():

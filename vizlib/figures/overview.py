@@ -60,6 +60,10 @@ def presenter(fig: go.Figure | dict) -> go.Figure:
     font = dict(layout.get("font") or {})
     font["size"] = max(font.get("size", 12), PRESENTER_FONT)
     layout["font"] = font
+    for name in [k for k in layout if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
+        axis = layout.setdefault(name, {})  # Streamlit's chart theme sets tick sizes of its own: set ours on each axis
+        axis["tickfont"] = {**(axis.get("tickfont") or {}), "size": max((axis.get("tickfont") or {}).get("size", 0),
+                                                                         PRESENTER_FONT - 4)}
     return go.Figure(out)
 
 
