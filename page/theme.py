@@ -7,7 +7,11 @@ the figures, in ``vizlib.figures.overview.presenter``; this module styles what S
 from __future__ import annotations
 
 # Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
+# Only on screens wider than a tablet held upright: a student's phone that opens the teacher's
+# presenter link keeps the normal sizes (issue 26), as Streamlit's own layout changes at 768 px.
+PRESENTER_MIN_WIDTH = 769  # px
 PRESENTER_CSS = """<style>
+@media (min-width: 769px) {
 .stApp, .stApp p, .stApp li, .stApp label, .stApp input { color: #000 !important; }
 /* sizes in the main area only: the sidebar is the teacher's panel, laid out for its own width */
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li { font-size: 1.45rem;
@@ -25,6 +29,7 @@ PRESENTER_CSS = """<style>
 .stMain [data-testid="stTable"] th, .stMain [data-testid="stTable"] td { font-size: 1.2rem !important;
   padding: 0.1rem 0.6rem !important; line-height: 1.3; }
 .stMain [data-testid="stTable"] td { white-space: nowrap; }  /* numbers and "← now" on one line */
+}
 </style>"""
 # Every page: a slider's value floats over its thumb; at the left end it touched the label above.
 PAGE_CSS = """<style>
