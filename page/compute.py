@@ -374,7 +374,10 @@ def rollout(c: Computed, fusion: str, discard: float) -> torch.Tensor:
 
 @st.cache_resource(max_entries=FIGURE_ENTRIES, ttl=FIGURE_TTL_S, show_spinner=False)
 def _figure(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
-    return _build()
+    fig = _build()
+    if fig.layout.dragmode is None:  # a finger on a chart scrolls the page (plotly.js#2844); 3D keeps "orbit"
+        fig.update_layout(dragmode=False)
+    return fig
 
 
 def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False) -> go.Figure:
