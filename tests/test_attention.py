@@ -208,6 +208,8 @@ def test_a_few_outlier_patches_do_not_blacken_a_large_map():
     lo, hi = attention_fig.colour_range(big)
     assert lo == big.min() and hi < 1e-3 < 0.25
     assert attention_fig.has_outliers(big)
+    n, share = attention_fig.outliers(big)
+    assert n == 2 and share == pytest.approx(0.55 / big.sum())  # the two outliers and their share of the map
     rgb = attention_fig.blend(np.zeros((64, 64, 3), np.uint8), big, 1.0)  # (64, 64, 3), 2 px per patch
     plain = rgb[::2, ::2].reshape(-1, 3)[big.reshape(-1) < 1e-3]  # the ordinary patches' colours
     assert np.ptp(plain.astype(int).sum(axis=1)) > 300  # they span the colour scale, not one dark colour

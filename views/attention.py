@@ -152,12 +152,9 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
 
 def outliers_note(t: Translator, attention_map) -> None:
     """Say so when a few patches hold much of the map and are drawn at the top colour (registers)."""
-    if not attention_fig.has_outliers(attention_map):
-        return
-    lo, hi = attention_fig.colour_range(attention_map)
-    over = attention_map > lo + attention_fig.OUTLIER_FACTOR * (hi - lo)
-    share = 100 * float(attention_map[over].sum() / attention_map.sum())
-    st.caption(t("attn_outliers", n=int(over.sum()), pct=f"{share:.0f}"))
+    if (found := attention_fig.outliers(attention_map)) is not None:
+        n, share = found
+        st.caption(t("attn_outliers", n=n, pct=f"{100 * share:.0f}"))
 
 
 def layer_head(t: Translator, c: Computed, query: int, alpha: float):
@@ -190,8 +187,8 @@ def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
 
 def rollout(t: Translator, c: Computed, query: int, patch, alpha: float, compact: bool = False) -> None:
     """Attention rollout (Abnar & Zuidema 2020) with vit-explain's head fusion and discard ratio.
-    ``compact`` (the lesson): the map alone, titled, its explanation in the title's help and its
-    controls drawn elsewhere (``rollout_controls``), so that it fits beside the query's map."""
+    ``compact`` (the lesson): the map titled, its explanation as a caption under it and its controls
+    drawn elsewhere (``rollout_controls``), so that it fits beside the query's map."""
     if not compact:
         st.subheader(t("rollout_header"))
         st.markdown(t("rollout_explain"))

@@ -51,6 +51,7 @@ class GraphModel:
     num_heads: int  # nh, read from the query's Reshape
     layer_norm_eps: float  # read from the LayerNorms
     input_size: tuple[int, int] | None  # (H, W) of the graph's image input when static
+    depth: int  # encoder blocks found among the tensors
     exact_gelu: bool  # one Erf per block: GELU as erf, not the tanh approximation
 
 
@@ -89,6 +90,7 @@ def read_graph(path: str | os.PathLike) -> GraphModel:
         num_heads=_num_heads(graph, consumers, constants, prefix, tensors),
         layer_norm_eps=float(f"{_layer_norm_eps(graph, constants):.6g}"),  # the float32 constant, as written
         input_size=_input_size(graph),
+        depth=_depth(tensors),
         exact_gelu=sum(node.op_type == "Erf" for node in graph.node) >= _depth(tensors),
     )
 
@@ -121,11 +123,9 @@ def _linear_weights(graph, arrays, consumers, prefix: str) -> dict[str, torch.Te
     """``MatMul(x, anonymous Wᵀ) → Add(named bias)``: each weight named after its bias, as (out, in)."""
     out = {}
     for node in graph.node:
-        if node.op_type != "MatMul" or node.input[1] not in arrays or node.input[1].startswith(prefix + "embeddings"):
-            continue
-        weight = node.input[1]
-        if not weight.startswith("onnx::"):
-            continue  # a named matrix is read by its name
+        weight = node.input[1] if node.op_type == "MatMul" else ""
+        if weight not in arrays or not weight.startswith("onnx::"):
+            continue  # not a constant matrix, or a named one (read by its name)
         adds = [n for n in consumers.get(node.output[0], []) if n.op_type == "Add"]
         biases = [i for n in adds for i in n.input if i.endswith(".bias") and i in arrays]
         if len(biases) != 1 or not biases[0].startswith(prefix):

@@ -762,7 +762,7 @@ def load_onnx(
     if fc1 is None:
         raise WeightsError("weights_onnx_mlp", "the ONNX graph cannot be read as a ViT: no MLP weights (fc1) "
                            "were found")  # fmt: skip
-    depth = len({m.group(1) for k in t if (m := re.match(r"(?:encoder\.layer|layers)\.(\d+)\.", k))})
+    depth = graph.depth
     hf = {
         "model_type": family, "hidden_size": D, "patch_size": P, "num_hidden_layers": depth,
         "num_attention_heads": graph.num_heads, "intermediate_size": fc1.shape[0], "mlp_ratio": fc1.shape[0] / D,

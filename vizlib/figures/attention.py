@@ -44,10 +44,20 @@ def colour_range(attention_map: np.ndarray) -> tuple[float, float]:
     return lo, hi if hi > lo else lo + 1.0
 
 
+def outliers(attention_map: np.ndarray) -> tuple[int, float] | None:
+    """The patches over ``OUTLIER_FACTOR`` × the map's colour top (see :func:`colour_range`): how many,
+    and the share of the map's sum they hold (0–1); None when there are none."""
+    values = np.asarray(attention_map, dtype=np.float64)
+    lo, hi = colour_range(values)
+    over = values - lo > OUTLIER_FACTOR * (hi - lo)
+    if not over.any():
+        return None
+    return int(over.sum()), float(values[over].sum() / values.sum())
+
+
 def has_outliers(attention_map: np.ndarray) -> bool:
-    """Whether the map's max is over ``OUTLIER_FACTOR`` × its colour top (see :func:`colour_range`)."""
-    lo, hi = colour_range(attention_map)
-    return float(np.max(attention_map)) - lo > OUTLIER_FACTOR * (hi - lo)
+    """Whether some patches are over ``OUTLIER_FACTOR`` × the map's colour top (:func:`outliers`)."""
+    return outliers(attention_map) is not None
 
 
 def blend(pixels: np.ndarray, attention_map: np.ndarray, opacity: float) -> np.ndarray:
