@@ -345,7 +345,7 @@ async def app_actions(m: Meter, en: dict[str, str], repeats: int) -> None:
         await press_slider(page, en["layer"], "ArrowRight" if low else "ArrowLeft")
 
     async def head(i):
-        await choose(page, en["head"], str(2 + i % 2))
+        await choose(page, en["head"], en["head_title"].format(h=2 + i % 2))  # the option reads "head 2"
 
     async def query(i):
         await click_query_patch(page, en["click_to_query"], i)
