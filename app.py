@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from page import compute, link, theme, ui
+from page import compute, link, screen, theme, ui
 from views import attention, downloads, embedding, encoder, lesson, paper, patches, predictions, proof, sidebar, summary
 from views import state as S
 from vizlib.i18n import Translator
@@ -99,6 +99,7 @@ def main() -> None:
     t = sidebar.choose_language()
     mode = sidebar.choose_mode(t)
     st.html(theme.PAGE_CSS)
+    screen.measure()  # the main column's width, as the browser reports it: figures lay out for it
     if ui.presenter():
         st.html(theme.PRESENTER_CSS)  # style only: Streamlit puts it where it takes no room on the page
     if mode != "lesson":  # the lesson's own heading takes the title's place: a projector's first screen is short

@@ -34,6 +34,10 @@ PRESENTER_CSS = """<style>
 # Every page: a slider's value floats over its thumb; at the left end it touched the label above.
 PAGE_CSS = """<style>
 [data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 0.35rem; }
+.st-key-screen { display: none; }
+/* Rows that stay one row on a phone (st.columns(wrap=False)): Streamlit gives each column at least
+   128 px, which pushes the last one off a 390 px screen. */
+.st-key-lesson_heading [data-testid="stColumn"], .st-key-step_row [data-testid="stColumn"] { min-width: 0; }
 </style>"""
 
 # The lesson starts at the top of the screen: a transparent header (it holds only the sidebar and

@@ -12,7 +12,7 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
-from page import compute
+from page import compute, screen
 from views import state as S
 from vizlib.i18n import Translator
 
@@ -24,7 +24,10 @@ SHOWN = "_shown_run"  # session-state key: {"run": the Computed the open view dr
 def chart(fig: go.Figure, key: str, where=None, **kwargs):
     """Draw a figure and remember it for the HTML download (the open view's figures)."""
     st.session_state.setdefault(DRAWN, {})[key] = fig
-    return (where or st).plotly_chart(fig, key=key, config=PLOTLY_CONFIG, **kwargs)
+    # On a phone plotly's toolbar would lie over the figure's title, and a tap on it is a chore:
+    # the page's Downloads section offers every figure instead.
+    config = {**PLOTLY_CONFIG, "displayModeBar": False} if screen.narrow() else PLOTLY_CONFIG
+    return (where or st).plotly_chart(fig, key=key, config=config, **kwargs)
 
 
 def drawn_figures() -> dict[str, go.Figure]:

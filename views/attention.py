@@ -12,7 +12,7 @@ from functools import partial
 
 import streamlit as st
 
-from page import compute, ui
+from page import compute, screen, ui
 from page.compute import Computed
 from views import state as S
 from vizlib import analysis, image, model
@@ -139,7 +139,9 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
     else:
         with right:
             st.markdown(t("grid_title"))
-            ui.cached_chart("layer_head_grid", (c.run, t.lang, query, alpha), lambda: layer_head(t, c, query, alpha))
+            narrow = screen.narrow()
+            ui.cached_chart("layer_head_grid", (c.run, t.lang, query, alpha, narrow),
+                            lambda: layer_head(t, c, query, alpha, narrow))  # fmt: skip
         raw_matrix(t, c, block, head)
         rollout(t, c, query, patch, alpha)
         if c.weights == S.RANDOM:
@@ -157,7 +159,7 @@ def outliers_note(t: Translator, attention_map) -> None:
         st.caption(t("attn_outliers", n=n, pct=f"{100 * share:.0f}"))
 
 
-def layer_head(t: Translator, c: Computed, query: int, alpha: float):
+def layer_head(t: Translator, c: Computed, query: int, alpha: float, narrow: bool = False):
     """Every block × head (and their mean) for this query, on a thumbnail of the picture."""
     cfg = c.cfg
     rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
@@ -167,7 +169,7 @@ def layer_head(t: Translator, c: Computed, query: int, alpha: float):
     grid_maps = analysis.with_mean_heads(maps)  # (depth, nh + 1, Gh, Gw)
     cols = [t("head_short", h=h + 1) for h in range(cfg.num_heads)] + [t("mean_title")]
     row_labels = [t("block_short", b=b + 1) for b in range(cfg.depth)]
-    return attention_fig.layer_head_figure(thumb, grid_maps.numpy(), row_labels, cols, alpha)
+    return attention_fig.layer_head_figure(thumb, grid_maps.numpy(), row_labels, cols, alpha, narrow)
 
 
 def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
@@ -179,8 +181,9 @@ def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
     shown, step, _ = analysis.display_downsample(matrix, MATRIX_MAX, MATRIX_MAX)
     title = t("raw_title", b=block, h=head_name(t, head), T=matrix.shape[0])
     axes = (t("raw_queries"), t("raw_keys"))
-    ui.cached_chart("raw_matrix", (c.run, t.lang, block, head),
-                    lambda: attention_fig.matrix_figure(shown.numpy(), step, title, axes))  # fmt: skip
+    narrow = screen.narrow()
+    ui.cached_chart("raw_matrix", (c.run, t.lang, block, head, narrow),
+                    lambda: attention_fig.matrix_figure(shown.numpy(), step, title, axes, narrow))  # fmt: skip
     if step > 1:
         st.caption(t("tokens_downsampled", r=step, c=step))
 

@@ -12,7 +12,7 @@ from functools import partial
 
 import streamlit as st
 
-from page import compute, ui
+from page import compute, screen, ui
 from page.compute import Computed
 from views import state as S
 from vizlib import analysis, image
@@ -63,9 +63,10 @@ def tokens(t: Translator, c: Computed) -> None:
     patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
     window_titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
     value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for R, G, B
+    narrow = screen.narrow()
     ui.cached_chart(
-        "token_patch", (c.run, t.lang, r, col),
-        lambda: inspector_fig.window_figure(patch_pixels, window.numpy(), window_titles, value_range),
+        "token_patch", (c.run, t.lang, r, col, narrow),
+        lambda: inspector_fig.window_figure(patch_pixels, window.numpy(), window_titles, value_range, narrow),
     )  # fmt: skip
     strip_title = t("output_strip", D=D, r=r, c=col)
     ui.cached_chart("token_vector", (c.run, t.lang, r, col),
@@ -74,9 +75,9 @@ def tokens(t: Translator, c: Computed) -> None:
     shown, row_step, col_step = analysis.display_downsample(matrix, *HEATMAP_MAX)
     title = t("tokens_title", N=matrix.shape[0], D=D)
     axes = (t("tokens_x"), t("tokens_y"))
-    ui.cached_chart("tokens", (c.run, t.lang, token),
+    ui.cached_chart("tokens", (c.run, t.lang, token, narrow),
                     lambda: embedding_fig.token_heatmap(shown.numpy(), row_step, col_step, title, axes,
-                                                        selected_row=token))  # fmt: skip
+                                                        selected_row=token, narrow=narrow))  # fmt: skip
     if row_step > 1 or col_step > 1:
         st.caption(t("tokens_downsampled", r=row_step, c=col_step))
 
@@ -107,9 +108,10 @@ def sequence(t: Translator, c: Computed, lesson: bool = False) -> None:
         titles = [t("seq_grid", Gh=Gh, Gw=Gw), t("seq_flat", N=N, D=D), first,
                   t("seq_pos", T=T, D=D), t("seq_sum", T=T, D=D)]  # fmt: skip
         return sequence_fig.sequence_figure(patch_tokens.numpy(), prefix.numpy(), pos.numpy(), cfg.grid, titles,
-                                            SEQUENCE_HEIGHT[lesson], cfg.prefix_names())  # fmt: skip
+                                            SEQUENCE_HEIGHT[lesson], cfg.prefix_names(), narrow)  # fmt: skip
 
-    ui.cached_chart("sequence", (c.run, t.lang, lesson), build)
+    narrow = screen.narrow()
+    ui.cached_chart("sequence", (c.run, t.lang, lesson, narrow), build)
     st.caption(t("seq_scales") + (" " + t("seq_scales_random") if c.weights == S.RANDOM else ""))
 
 
@@ -142,8 +144,10 @@ def become(t: Translator, c: Computed) -> None:
     result = _token_pca(c.run, block, hide, cut, flip, c.trace)
     where = t("enc_lens_embed") if block == 0 else t("block_short", b=block)
     titles = [t("tp_title_picture"), t("tp_title_first", where=where), t("tp_title_rgb", where=where)]
-    ui.cached_chart("token_pca", (c.run, t.lang, block, hide, cut, flip), lambda: encoder_fig.token_pca_figure(
-        result.rgb.numpy(), titles, c.pixels, result.first.numpy(), cut))  # fmt: skip
+    narrow = screen.narrow()
+    ui.cached_chart("token_pca", (c.run, t.lang, block, hide, cut, flip, narrow),
+                    lambda: encoder_fig.token_pca_figure(result.rgb.numpy(), titles, c.pixels, result.first.numpy(),
+                                                         cut, narrow))  # fmt: skip
     if result.explained.numel():  # none when fewer than 2 patches are kept
         shares = [f"{100 * float(e):.0f} %" for e in result.explained]
         st.caption(t("tp_explained", where=where, shares=" · ".join(shares)))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from page import compute, ui
+from page import compute, screen, ui
 from page.compute import Computed
 from views import state as S
 from vizlib import config, lesson
@@ -39,12 +39,18 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
     nums = lesson.numbers(c.cfg)
     # One row for the step's heading and Back / Next, then the text and the step's figure: at
     # 1280×720 in presenter view the figure is inside the first screen (a browser test measures it).
-    heading, back, forward = st.columns([7, 1.3, 1.3], vertical_alignment="center")
+    # On a phone the row stays one row (Streamlit would stack it): ◀ and ▶ alone, named by their help.
+    narrow = screen.narrow()
+    with st.container(key="lesson_heading"):
+        heading, back, forward = st.columns([5, 1, 1] if narrow else [7, 1.3, 1.3], vertical_alignment="center",
+                                            wrap=not narrow)  # fmt: skip
     heading.subheader(t("lesson_header", k=k, n=n, title=t(f"lesson_{step.id}_title", **nums)))
-    back.button(t("lesson_back"), key="lesson_back", on_click=go, args=(-1,), disabled=k == 1,
-                shortcut="left", width="stretch")  # fmt: skip
-    forward.button(t("lesson_next"), key="lesson_next", on_click=go, args=(1,), disabled=k == n,
-                   shortcut="right", type="primary", width="stretch")  # fmt: skip
+    # A phone has no arrow keys, and a key's hint would take the place of ◀ and ▶ in a button that narrow.
+    labels, keys = (("◀", "▶"), (None, None)) if narrow else ((t("lesson_back"), t("lesson_next")), ("left", "right"))
+    back.button(labels[0], key="lesson_back", on_click=go, args=(-1,), disabled=k == 1, shortcut=keys[0],
+                help=t("lesson_back") if narrow else None, width="stretch")  # fmt: skip
+    forward.button(labels[1], key="lesson_next", on_click=go, args=(1,), disabled=k == n, shortcut=keys[1],
+                   help=t("lesson_next") if narrow else None, type="primary", width="stretch")  # fmt: skip
     st.progress(k / n)
     body = t(f"lesson_{step.id}_body", **nums, **ui.colours(t))
     if step.id in BESIDE_TEXT:  # a wide figure with its controls: the text at its left, as on a slide
@@ -64,8 +70,9 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
     D, N, T = c.cfg.embed_dim, c.cfg.num_patches, c.cfg.num_tokens
     arrows = [f"({N}, 3·{c.cfg.patch_size}²)", f"({N}, {D})", f"({T}, {D})", f"CLS ({D})"]
     size = OVERVIEW_FONT[ui.presenter()]
-    ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes, size),
-                    lambda: overview_fig.overview_figure(labels, arrows, step.boxes, font_size=size))  # fmt: skip
+    narrow = screen.narrow()
+    ui.cached_chart("overview", (tuple(labels), tuple(arrows), step.boxes, size, narrow),
+                    lambda: overview_fig.overview_figure(labels, arrows, step.boxes, font_size=size, narrow=narrow))
     with st.expander(t("code_panel"), expanded=step.id in ("window", "stride", "proof", "sequence")):
         notes = {key: t(f"code_note_{key}") for key in lesson.CODE_NOTES}
         st.code(lesson.code_text(c.cfg, notes), language="python", wrap_lines=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from page import compute, ui
+from page import compute, screen, ui
 from page.compute import Computed
 from views import state as S
 from vizlib import analysis, image
@@ -124,7 +124,10 @@ def inspector(t: Translator, c: Computed, lesson: bool = False) -> None:
     P, D, N = cfg.patch_size, cfg.embed_dim, cfg.num_patches
     if not lesson:
         st.subheader(t("inspector_header"))
-    back, slider, forward = st.columns([1, 8, 1], vertical_alignment="bottom")
+    narrow = screen.narrow()  # a phone: ◀ slider ▶ stay one row (Streamlit stacks columns at ≤ 640 px)
+    with st.container(key="step_row"):
+        back, slider, forward = st.columns([1, 3, 1] if narrow else [1, 8, 1], vertical_alignment="bottom",
+                                           wrap=not narrow)  # fmt: skip
     back.button(t("step_back"), key="step_back", on_click=step_by, args=(-1, N), width="stretch")
     forward.button(t("step_next"), key="step_next", on_click=step_by, args=(1, N), width="stretch")
     slider.slider(t("step"), 1, max(N, 2), disabled=N == 1, label_visibility="collapsed" if lesson else "visible",
@@ -141,18 +144,18 @@ def inspector(t: Translator, c: Computed, lesson: bool = False) -> None:
     kernels = c.vit.patch_embed.proj.weight[:shown].detach().cpu().numpy()  # (K, 3, P, P)
     kernel_titles = [t("kernel_title", d=d, y=float(step.output[d])) for d in range(shown)]
     if lesson:  # the window and the kernels in one row, so that all of it fits a projector's first screen
-        ui.cached_chart("inspector_kernels", (c.run, t.lang, k, "lesson"),
+        ui.cached_chart("inspector_kernels", (c.run, t.lang, k, "lesson", narrow),
                         lambda: inspector_fig.kernels_figure(kernels, [t("window_rgb"), *kernel_titles],
-                                                             patch_pixels, height=136))  # fmt: skip
+                                                             patch_pixels, height=136, narrow=narrow))  # fmt: skip
     else:
         titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]
         value_range = image.normalised_range(*compute.normalisation(c.weights))  # black … white, one scale for RGB
         ui.cached_chart(
-            "inspector_window", (c.run, t.lang, k),
-            lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles, value_range),
+            "inspector_window", (c.run, t.lang, k, narrow),
+            lambda: inspector_fig.window_figure(patch_pixels, step.window.numpy(), titles, value_range, narrow),
         )  # fmt: skip
-        ui.cached_chart("inspector_kernels", (c.run, t.lang, k),
-                        lambda: inspector_fig.kernels_figure(kernels, kernel_titles))  # fmt: skip
+        ui.cached_chart("inspector_kernels", (c.run, t.lang, k, narrow),
+                        lambda: inspector_fig.kernels_figure(kernels, kernel_titles, narrow=narrow))  # fmt: skip
     strip_title = t("output_strip", D=D, r=r, c=col)
     marked = list(range(shown))
     height = STRIP_HEIGHT[lesson]

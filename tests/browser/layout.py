@@ -31,7 +31,63 @@ OVERLAPS = """() => {
     if (w > 4 && h > 4)
       hits.push(`${a.kind} "${a.text}" × ${b.kind} "${b.text}": ${Math.round(w)}×${Math.round(h)} px`);
   }
+  // A colour bar over a panel's plot area (its drag rectangle): in a figure whose panels stack or
+  // wrap, a bar placed for one row would lie over the next panel.
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const areas = [...gd.querySelectorAll('.nsewdrag')].map(e => e.getBoundingClientRect());
+    for (const bar of gd.querySelectorAll('.colorbar')) {
+      const r = bar.getBoundingClientRect();
+      for (const a of areas) {
+        const w = Math.min(a.right, r.right) - Math.max(a.left, r.left);
+        const h = Math.min(a.bottom, r.bottom) - Math.max(a.top, r.top);
+        if (w > 4 && h > 4) hits.push(`colour bar over a panel: ${Math.round(w)}×${Math.round(h)} px`);
+      }
+    }
+  }
   return hits;
+}"""
+
+# A label drawn in a box (the overview's boxes) that runs past the box's edges: for each plotly
+# annotation whose centre lies in a shape, the annotation's text must lie inside that shape.
+BOXED_LABELS = """() => {
+  const faults = [];
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const boxes = [...gd.querySelectorAll('.shapelayer path')].map(e => e.getBoundingClientRect())
+      .filter(r => r.width > 8 && r.height > 8);
+    for (const note of gd.querySelectorAll('.annotation-text')) {
+      const t = note.getBoundingClientRect();
+      if (t.width < 2) continue;
+      const cx = (t.left + t.right) / 2, cy = (t.top + t.bottom) / 2;
+      for (const b of boxes) {
+        if (cx < b.left || cx > b.right || cy < b.top || cy > b.bottom) continue;
+        if (t.left < b.left - 2 || t.right > b.right + 2 || t.top < b.top - 2 || t.bottom > b.bottom + 2)
+          faults.push(`label "${note.textContent.slice(0, 40)}" runs past its box`);
+      }
+    }
+  }
+  return faults;
+}"""
+
+# Every tap target a person can see that is smaller than 44 × 44 CSS px (WCAG 2.5.5; Apple's and
+# Material's guidance say 44 and 48): Streamlit's buttons, tabs, radio and checkbox rows, toggles,
+# selectboxes, number steppers, expanders and slider thumbs, and plotly's play buttons. A target's
+# box is what takes the tap: for a radio, checkbox or toggle its whole label row.
+SMALL_TARGETS = """() => {
+  const faults = [];
+  const seen = (e) => { const r = e.getBoundingClientRect(); const cs = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && e.offsetParent !== null; };
+  const selectors = ['button:not(.modebar-btn)', '[role="tab"]', '[data-testid="stRadio"] label',
+    '[data-testid="stCheckbox"] label', '[data-baseweb="select"] > div', '[role="slider"]',
+    '[data-testid="stExpander"] summary', '.updatemenu-button'];
+  for (const sel of selectors) for (const e of document.querySelectorAll(sel)) {
+    if (!seen(e) || e.closest('[data-testid="stElementToolbar"]') || e.closest('[data-testid="stSidebar"]')
+        && document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect().right <= 1) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width < 44 - 0.5 || r.height < 44 - 0.5)
+      faults.push(`${sel} "${(e.innerText || e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 30)}": `
+        + `${Math.round(r.width)}×${Math.round(r.height)} px`);
+  }
+  return faults;
 }"""
 
 # Text cut off: a plotly title or annotation outside its figure, a selectbox value wider than its box.

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
-from .common import INFERNO, data_uri, image_trace
+from .common import INFERNO, data_uri, image_trace, title_columns, wrap_words
 
 
 def mosaic(tiles: np.ndarray, gap: int = 1) -> np.ndarray:
@@ -72,7 +72,8 @@ def blend(pixels: np.ndarray, attention_map: np.ndarray, opacity: float) -> np.n
 
 
 def layer_head_figure(
-    pixels: np.ndarray, maps: np.ndarray, row_labels: list[str], col_labels: list[str], opacity: float = 0.6
+    pixels: np.ndarray, maps: np.ndarray, row_labels: list[str], col_labels: list[str], opacity: float = 0.6,
+    narrow: bool = False,
 ) -> go.Figure:
     """Every block × head map of one query, each laid over the picture, as one picture of tiles.
 
@@ -84,8 +85,12 @@ def layer_head_figure(
         maps: ``(depth, K, Gh, Gw)``, e.g. K = heads and their mean.
         row_labels: one per block; col_labels: one per column.
         opacity: of the maps over the picture.
+        narrow: for a phone's column: each column's label wrapped to its tile's width.
     """
     depth, K = maps.shape[:2]
+    if narrow:
+        col_labels = [wrap_words(label, title_columns(K + 1, 12)) for label in col_labels]  # + the rows' labels
+    lines = max(label.count("<br>") for label in col_labels) + 1
     H, W = pixels.shape[:2]
     gap = max(2, W // 32)
     canvas = np.full((depth * (H + gap) - gap, K * (W + gap) - gap, 3), 255, dtype=np.uint8)
@@ -99,7 +104,8 @@ def layer_head_figure(
                      showgrid=False, zeroline=False, fixedrange=True)  # fmt: skip
     fig.update_yaxes(tickvals=[i * (H + gap) + H / 2 for i in range(depth)], ticktext=row_labels, showgrid=False,
                      zeroline=False, fixedrange=True)  # fmt: skip
-    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=min(1400, max(260, 90 * depth)), plot_bgcolor="white")
+    fig.update_layout(margin=dict(l=0, r=0, t=16 + 14 * lines, b=0), height=min(1400, max(260, 90 * depth)),
+                      plot_bgcolor="white")  # fmt: skip
     return fig
 
 
@@ -157,8 +163,13 @@ def overlay_figure(
     return fig
 
 
-def matrix_figure(matrix: np.ndarray, step: int, title: str, axis_titles: tuple[str, str]) -> go.Figure:
-    """A raw (T×T) attention matrix (block-averaged by ``step`` for display), queries down, keys across."""
+def matrix_figure(matrix: np.ndarray, step: int, title: str, axis_titles: tuple[str, str],
+                  narrow: bool = False) -> go.Figure:  # fmt: skip
+    """A raw (T×T) attention matrix (block-averaged by ``step`` for display), queries down, keys across;
+    ``narrow`` (a phone's column): the title wrapped to its width."""
+    if narrow:
+        title = wrap_words(title, title_columns(1, 17))
+    extra = 20 * title.count("<br>")  # px for each further line of the title
     fig = go.Figure(
         go.Heatmap(
             z=matrix.astype(np.float32), x0=0, dx=step, y0=0, dy=step, colorscale="Viridis",
@@ -171,6 +182,7 @@ def matrix_figure(matrix: np.ndarray, step: int, title: str, axis_titles: tuple[
     fig.update_xaxes(range=[-0.5 * step, T - 0.5 * step], title=axis_titles[1], side="top", constrain="domain",
                      constraintoward="right")  # the matrix against its colour bar  # fmt: skip
     # The title in one line at the figure's top, over the keys' axis title (the keys' axis is on top).
-    fig.update_layout(title=dict(text=title, y=1, yanchor="top", yref="container", pad=dict(t=6)),
-                      margin=dict(l=0, r=0, t=96, b=0), height=460)  # fmt: skip
+    # plotly puts a title's first line at the anchor whatever ``yanchor`` says: the pad makes room for the rest
+    fig.update_layout(title=dict(text=title, y=1, yanchor="top", yref="container", pad=dict(t=6 + extra)),
+                      margin=dict(l=0, r=0, t=96 + extra, b=0), height=460 + extra)  # fmt: skip
     return fig

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import unicodedata
 
 import numpy as np
 import plotly.colors
@@ -67,6 +69,64 @@ def wrap_at_colon(title: str) -> str:
             head, tail = title.split(colon, 1)
             return f"{head}<br>{tail}"
     return title
+
+
+# A phone held upright: its main column, and the px a character of 13 px text takes on average
+# (Latin; a Japanese character takes two of these). Builders given ``narrow=True`` lay their panels
+# out for this width (issue 26): the page decides ``narrow`` from the width the browser reports.
+PHONE_PX = 358
+CHAR_PX = 7.0
+
+
+def text_columns(text: str) -> int:
+    """How many half-width columns ``text`` takes: 2 for a wide (CJK) character, 1 for any other."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_words(text: str, columns: int) -> str:
+    """``text`` with ``<br>`` between words so that no line is wider than ``columns`` half-width
+    columns (``text_columns``); existing ``<br>`` are kept. A word (or a run of Japanese, which has
+    no spaces) longer than a line is cut at the line's width."""
+    lines = []
+    for part in text.split("<br>"):
+        line = ""
+        for word in part.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if text_columns(candidate) <= columns:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for ch in word:  # a word wider than the line: cut it
+                if text_columns(line + ch) > columns:
+                    lines.append(line)
+                    line = ""
+                line += ch
+        lines.append(line)
+    return "<br>".join(lines)
+
+
+def title_columns(panels: int, font_px: float = 13, spacing: float = 0.0, width_px: float = PHONE_PX) -> int:
+    """The half-width columns a title over one of ``panels`` panels side by side may take on a
+    phone: the panel's width (``spacing``: the gap between two panels, as a share of the width, as
+    make_subplots' ``horizontal_spacing``) over a character's (``CHAR_PX`` at 13 px, scaled)."""
+    panel = width_px * (1 - spacing * (panels - 1)) / panels
+    return max(6, math.floor(panel / (CHAR_PX * font_px / 13)))
+
+
+def panel_place(i: int, cols: int) -> tuple[int, int]:
+    """Where panel ``i`` (0-based, reading order) goes in a grid ``cols`` wide: (row, col), 1-based."""
+    return i // cols + 1, i % cols + 1
+
+
+def colorbar_beside(fig: go.Figure, axis: int, **colorbar) -> dict:
+    """A colour bar just right of subplot ``axis`` (1-based), as tall as 85 % of it: the place a
+    stacked layout needs (a bar at the figure's full height would lie over the panels below)."""
+    x = fig.layout[f"xaxis{'' if axis == 1 else axis}"].domain
+    y = fig.layout[f"yaxis{'' if axis == 1 else axis}"].domain
+    return dict(x=x[1] + 0.004, xanchor="left", y=(y[0] + y[1]) / 2, yanchor="middle",
+                len=(y[1] - y[0]) * 0.85, **colorbar)  # fmt: skip
 
 
 def frame_args(duration: int, redraw: bool = True) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import fix_axes, grid_lines, image_trace
+from .common import fix_axes, grid_lines, image_trace, title_columns, wrap_words
 
 
 def pca_grid_figure(
@@ -80,6 +80,7 @@ def token_heatmap(
     title: str = "",
     axis_titles: tuple[str, str] = ("", ""),
     selected_row: int | None = None,
+    narrow: bool = False,
 ) -> go.Figure:
     """The N×D patch-token matrix (possibly block-averaged for display) as a diverging heatmap.
 
@@ -89,6 +90,7 @@ def token_heatmap(
         title: the figure title.
         axis_titles: (x title, y title).
         selected_row: a token index (in the full matrix) to outline.
+        narrow: for a phone's column: the title wrapped to its width.
     """
     rows, cols = matrix.shape
     limit = float(np.abs(matrix).max()) or 1.0
@@ -105,5 +107,9 @@ def token_heatmap(
                       y1=top + 0.5 * row_step, line=dict(color="#e53935", width=2))  # fmt: skip
     fig.update_yaxes(autorange="reversed", title=axis_titles[1])
     fig.update_xaxes(title=axis_titles[0])
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420)
+    if narrow:
+        title = wrap_words(title, title_columns(1, 16))
+    lines = title.count("<br>") + 1
+    fig.update_layout(title=dict(text=title, y=1, yanchor="top", yref="container", pad=dict(t=8 + 20 * (lines - 1))),
+                      margin=dict(l=0, r=0, t=20 + 20 * lines, b=0), height=400 + 20 * lines)  # fmt: skip
     return fig

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import INFERNO, image_trace, wrap_at_colon
+from .common import INFERNO, PHONE_PX, image_trace, title_columns, wrap_at_colon, wrap_words
 
 LENS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe–Ito, one per class shown
 DELETION_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#777777")  # GAE, rollout, last-block CLS, random
@@ -206,17 +206,22 @@ def token_norms_figure(norms: np.ndarray, prefix: int, grid: tuple[int, int], bl
 
 
 def token_pca_figure(rgb: np.ndarray, titles: list[str], pixels: np.ndarray | None = None,
-                     first: np.ndarray | None = None, threshold: float = 0.0) -> go.Figure:  # fmt: skip
+                     first: np.ndarray | None = None, threshold: float = 0.0,
+                     narrow: bool = False) -> go.Figure:  # fmt: skip
     """Panels left to right, each its own subplot, one title each in ``titles``: the picture
     (``pixels`` (H, W, 3) uint8, when given), the first principal component on the Gh×Gw grid
     (``first`` in standard deviations, when given: red above ``threshold``, the cut that hides the
     background, blue below, white at it) and the tokens in PCA colours (``rgb`` (Gh, Gw, 3) in
-    [0, 1], ``analysis.token_pca``). Hovering a cell names it (r, c)."""
+    [0, 1], ``analysis.token_pca``). Hovering a cell names it (r, c). ``narrow`` (a phone's column):
+    the titles wrapped to their panels' width."""
     Gh, Gw = rgb.shape[:2]
     panels = [name for name, given in (("picture", pixels), ("first", first), ("rgb", rgb)) if given is not None]
     assert len(titles) == len(panels), f"{len(titles)} titles for {len(panels)} panels"
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[wrap_at_colon(t) for t in titles],
-                        horizontal_spacing=0.06)  # fmt: skip
+    titles = [wrap_at_colon(t) for t in titles]
+    spacing = 0.14 if narrow else 0.06  # room for the colour bar between two panels
+    if narrow:  # the figure's right margin is 30 px
+        titles = [wrap_words(t, title_columns(len(panels), 13, spacing, PHONE_PX - 30)) for t in titles]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=spacing)
     for col, panel in enumerate(panels, start=1):
         if panel == "picture":
             fig.add_trace(image_trace(pixels), row=1, col=col)
@@ -240,5 +245,6 @@ def token_pca_figure(rgb: np.ndarray, titles: list[str], pixels: np.ndarray | No
         fig.update_yaxes(range=list(y_range), scaleanchor=f"x{col}", constrain="domain", row=1, col=col)
     _axes_off(fig)
     fig.update_annotations(font_size=13)
-    fig.update_layout(margin=dict(l=0, r=30, t=44, b=0), height=340, plot_bgcolor="white")
+    lines = max(t.count("<br>") for t in titles) + 1
+    fig.update_layout(margin=dict(l=0, r=30, t=16 + 16 * lines, b=0), height=310 + 16 * lines, plot_bgcolor="white")
     return fig

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import wrap_at_colon
+from .common import colorbar_beside, panel_place, title_columns, wrap_at_colon, wrap_words
 
 CHANNEL_SCALES = ("Reds", "Greens", "Blues")
 
@@ -26,7 +26,8 @@ def _clean(fig: go.Figure, height: int, top: int = 30) -> go.Figure:
 
 
 def window_figure(
-    patch_pixels: np.ndarray, window: np.ndarray, titles: list[str], value_range: tuple[float, float]
+    patch_pixels: np.ndarray, window: np.ndarray, titles: list[str], value_range: tuple[float, float],
+    narrow: bool = False,
 ) -> go.Figure:
     """The window as a picture and as its three normalised channels, enlarged.
 
@@ -39,38 +40,52 @@ def window_figure(
         titles: four titles: the picture, then channels R, G, B.
         value_range: (lo, hi) the normalised values a pixel can take, black to white over the
             three channels: ``min((0 − mean) / std)``, ``max((1 − mean) / std)``.
+        narrow: for a phone's column: two panels a row, in two rows.
     """
     lo, hi = value_range
-    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.06)
+    cols = 2 if narrow else 4
+    if narrow:
+        titles = [wrap_words(title, title_columns(cols, 13, 0.14)) for title in titles]
+    fig = make_subplots(rows=4 // cols, cols=cols, subplot_titles=titles, horizontal_spacing=0.14 if narrow else 0.06,
+                        vertical_spacing=0.16)  # fmt: skip
     fig.add_trace(go.Image(z=patch_pixels, hovertemplate="(%{y}, %{x})<extra></extra>"), row=1, col=1)
     for ch in range(3):
-        right = fig.layout[f"xaxis{ch + 2}"].domain[1]
+        row, col = panel_place(ch + 1, cols)
         fig.add_trace(
             go.Heatmap(
                 z=window[ch].astype(np.float32), colorscale=CHANNEL_SCALES[ch], zmin=lo, zmax=hi,
-                colorbar=dict(x=right + 0.004, xanchor="left", thickness=8, len=0.8, tickfont=dict(size=10), nticks=4),
+                colorbar=colorbar_beside(fig, ch + 2, thickness=8, tickfont=dict(size=10), nticks=4),
                 hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>",
             ),
-            row=1, col=ch + 2,
+            row=row, col=col,
         )  # fmt: skip
-    for col in range(1, 5):
-        fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
-    return _clean(fig, 220)
+    for i in range(4):
+        row, col = panel_place(i, cols)
+        fig.update_yaxes(scaleanchor=f"x{'' if i == 0 else i + 1}", row=row, col=col)
+    return _clean(fig, 400 if narrow else 220)
 
 
 def kernels_figure(
-    kernels: np.ndarray, titles: list[str], window: np.ndarray | None = None, height: int = 184
+    kernels: np.ndarray, titles: list[str], window: np.ndarray | None = None, height: int = 184,
+    narrow: bool = False,
 ) -> go.Figure:
     """Some of the D kernels ``(K, 3, P, P)``, each scaled to its own min–max and drawn as RGB; with
     ``window`` ``(P, P, 3)`` uint8 the window's pixels come first, in the same row (the lesson's
     compact form: the window and what each kernel makes of it side by side). ``titles``: one per
-    panel, the window's first when it is given."""
+    panel, the window's first when it is given. ``narrow`` (a phone's column): four panels a row,
+    in as many rows as it takes, each row ``height`` high."""
     images = ([window] if window is not None else []) + [_as_rgb(kernel) for kernel in kernels]
-    fig = make_subplots(rows=1, cols=len(images), subplot_titles=[wrap_at_colon(title) for title in titles],
-                        horizontal_spacing=0.02)  # fmt: skip
+    cols = min(4, len(images)) if narrow else len(images)
+    rows = -(-len(images) // cols)
+    titles = [wrap_at_colon(title) for title in titles]
+    if narrow:
+        titles = [wrap_words(title, title_columns(cols, 12, 0.02)) for title in titles]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
+                        vertical_spacing=0.3 / rows if rows > 1 else 0)  # fmt: skip
     for i, pixels in enumerate(images):
-        fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=1, col=i + 1)
-    return _clean(fig, height, top=44)  # the titles' two lines
+        row, col = panel_place(i, cols)
+        fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=row, col=col)
+    return _clean(fig, height * rows, top=44)  # the titles' two lines
 
 
 def _as_rgb(kernel: np.ndarray) -> np.ndarray:

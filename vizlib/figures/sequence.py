@@ -11,6 +11,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .common import colorbar_beside, panel_place, title_columns, wrap_words
+
 MAX_NUMBERED = 400  # cells numbered up to this many; beyond, the colour alone shows the order
 
 
@@ -27,6 +29,7 @@ def sequence_figure(
     titles: list[str],
     height: int = 380,
     prefix_names: list[str] | None = None,
+    narrow: bool = False,
 ) -> go.Figure:
     """Five panels: the numbered grid, patch tokens, with the prefix tokens, position embeddings, the sum.
 
@@ -39,6 +42,8 @@ def sequence_figure(
         titles: five panel titles (translated, with shapes).
         height: of the figure in px.
         prefix_names: the prefix rows' names for hover and labels (default ``CLS``, ``1``, …).
+        narrow: for a phone's column: three panels a row, in two rows of ``height`` each, the
+            titles wrapped to their panel.
     """
     Gh, Gw = grid
     prefix = prefix_tokens.reshape(-1, patch_tokens.shape[1])  # (S, D)
@@ -46,8 +51,14 @@ def sequence_figure(
     names = prefix_names or ["CLS", *map(str, range(1, S))]
     with_cls = np.concatenate([prefix, patch_tokens])  # (S+N, D)
     total = with_cls + np.nan_to_num(pos_embed)  # (S+N, D) a register gets no position embedding
-    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.055,
-                        column_widths=[0.2, 0.2, 0.2, 0.2, 0.2])  # fmt: skip
+    cols = 3 if narrow else 5
+    if narrow:
+        titles = [wrap_words(title, title_columns(cols, 12, 0.16)) for title in titles]
+    panel_rows = -(-5 // cols)
+    specs = [[{} if r * cols + c < 5 else None for c in range(cols)] for r in range(panel_rows)]  # no sixth panel
+    fig = make_subplots(rows=panel_rows, cols=cols, subplot_titles=titles, specs=specs,
+                        horizontal_spacing=0.16 if narrow else 0.055, vertical_spacing=0.14)  # fmt: skip
+    place = {panel: panel_place(panel - 1, cols) for panel in range(1, 6)}  # panel -> (row, col)
     order = np.arange(S, S + Gh * Gw).reshape(Gh, Gw)  # (Gh, Gw) sequence position of each cell (CLS is 0)
     numbered = Gh * Gw <= MAX_NUMBERED
     fig.add_trace(
@@ -55,7 +66,7 @@ def sequence_figure(
             z=order, colorscale="Viridis", showscale=False, text=order if numbered else None,
             texttemplate="%{text}" if numbered else None, hovertemplate="(%{y}, %{x}) → token %{z}<extra></extra>",
         ),
-        row=1, col=1,
+        row=place[1][0], col=place[1][1],
     )  # fmt: skip
     # Rows of panels 2–5 share one axis: CLS is row 0, patch token i is row S + i everywhere.
     # Each matrix has its own symmetric colour scale, with its numbers on a bar beside it: position
@@ -71,14 +82,13 @@ def sequence_figure(
                 z=matrix.astype(np.float32), y0=first, dy=1, coloraxis=scales[col][0],
                 hovertemplate="token %{y} · dim %{x}: %{z:.3f}<extra></extra>",
             ),
-            row=1, col=col,
+            row=place[col][0], col=place[col][1],
         )  # fmt: skip
     for name, scale in {name: scale for name, scale in scales.values()}.items():
-        right = fig.layout[f"xaxis{scale['panels'][-1]}"].domain[1]
         fig.layout[name] = dict(
             colorscale="RdBu_r", cmin=-scale["limit"], cmax=scale["limit"],
-            colorbar=dict(x=right + 0.004, xanchor="left", thickness=8, len=0.85, tickfont=dict(size=10),
-                          nticks=5, tickformat=".2g"),
+            colorbar=colorbar_beside(fig, scale["panels"][-1], thickness=8, tickfont=dict(size=10), nticks=5,
+                                     tickformat=".2g"),
         )  # fmt: skip
     fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
     fig.update_yaxes(showgrid=False, zeroline=False, fixedrange=True)
@@ -88,12 +98,13 @@ def sequence_figure(
     # each panel, y in data units) parts them from the patches.
     label = names[0] if S == 1 else "·".join(names) if S == 2 else f"{names[0]}…{names[-1]}"  # rows may be 1 px
     fig.update_yaxes(range=[rows - 0.5, -0.5], tickvals=[(S - 1) / 2], ticktext=[label], tickfont_size=10,
-                     ticks="", row=1, col=2)  # fmt: skip
+                     ticks="", row=place[2][0], col=place[2][1])  # fmt: skip
     for col in (3, 4, 5):
         fig.add_shape(type="line", xref=f"x{col} domain", yref=f"y{col}", x0=0, x1=1, y0=S - 0.5, y1=S - 0.5,
                       line=dict(color="black", width=1))  # fmt: skip
     for col in (3, 4, 5):
-        fig.update_yaxes(matches="y2", showticklabels=False, ticks="", row=1, col=col)
+        fig.update_yaxes(matches="y2", showticklabels=False, ticks="", row=place[col][0], col=place[col][1])
     fig.update_annotations(font_size=12)
-    fig.update_layout(margin=dict(l=0, r=0, t=50, b=0), height=height, plot_bgcolor="white")
+    top = 50 + 14 * max(max(title.count("<br>") for title in titles) - 1, 0)  # px: the titles' lines
+    fig.update_layout(margin=dict(l=0, r=0, t=top, b=0), height=height * panel_rows, plot_bgcolor="white")
     return fig
