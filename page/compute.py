@@ -26,6 +26,7 @@ from page import serving
 from views.state import RANDOM, REAL, REAL_SIZE, SHAPES, SHAPES_DIR
 from vizlib import analysis, config, image, model, timing
 from vizlib import weights as weights_lib
+from vizlib.figures import common as common_fig
 from vizlib.figures import overview as overview_fig
 
 FIGURE_ENTRIES = 256  # figures kept across sessions (each ≤ ~2 MB; most are tens of kB)
@@ -377,15 +378,21 @@ def _figure(key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
     return fig
 
 
-def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False) -> go.Figure:
+def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False, touch: bool = False) -> go.Figure:
     """A figure built once per ``key`` and shared by every session (never mutate it).
 
     ``key`` must name everything the figure shows: the run (``Computed.run``), the language of its
-    words and every control it depends on. In presenter view it is restyled once, here.
+    words and every control it depends on. In presenter view it is restyled once, here; on a touch
+    screen a figure with play buttons gets buttons a finger can take (``common.for_touch``), others
+    are the same figure.
     """
     if presenter:
-        return _figure((*key, "presenter"), lambda: overview_fig.presenter(build()))
-    return _figure(key, build)
+        fig = _figure((*key, "presenter"), lambda: overview_fig.presenter(build()))
+    else:
+        fig = _figure(key, build)
+    if touch and fig.layout.updatemenus:
+        return _figure((*key, "presenter" if presenter else "", "touch"), lambda: common_fig.for_touch(fig))
+    return fig
 
 
 # ---------------------------------------------------------------- inside the encoder

@@ -38,6 +38,18 @@ PAGE_CSS = """<style>
 /* Rows that stay one row on a phone (st.columns(wrap=False)): Streamlit gives each column at least
    128 px, which pushes the last one off a 390 px screen. */
 .st-key-lesson_heading [data-testid="stColumn"], .st-key-step_row [data-testid="stColumn"] { min-width: 0; }
+/* A finger needs 44 × 44 CSS px (WCAG 2.5.5; Apple's guidance): on touch screens every button, tab,
+   expander, stepper, radio and checkbox row is at least that big; the small "?" help icons and the
+   slider thumbs keep their look and place and take taps over 44 px through an empty ::before. */
+@media (pointer: coarse) {
+  .stApp button, .stApp [role="tab"], .stApp [data-testid="stExpander"] summary { min-height: 44px; min-width: 44px; }
+  .stApp [data-testid="stNumberInputContainer"], .stApp [data-baseweb="select"] > div { min-height: 44px; }
+  .stApp label.stRadioOption, .stApp [data-testid="stCheckbox"] label { min-height: 44px; align-items: center; }
+  .stApp .stTooltipIcon button { min-height: 0; min-width: 0; position: relative; }
+  .stApp .stTooltipIcon button::before { content: ""; position: absolute; inset: -14px; }
+  .stApp [data-testid="stSlider"] [data-rac][style*="translate"]::before { content: ""; position: absolute;
+    inset: -16px; }
+}
 </style>"""
 
 # The lesson starts at the top of the screen: a transparent header (it holds only the sidebar and
@@ -45,4 +57,6 @@ PAGE_CSS = """<style>
 LESSON_CSS = """<style>
 [data-testid="stHeader"] { background: transparent; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.25rem; }
+/* where the sidebar starts closed, its open button sits at the top left of the page: the step starts under it */
+@media (max-width: 768px) { [data-testid="stMainBlockContainer"] { padding-top: 4rem; } }
 </style>"""

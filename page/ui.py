@@ -110,7 +110,7 @@ def cached_chart(name: str, key: tuple, build, where=None, **kwargs):
     """Draw the figure cached under (``name``, *``key``), building it with ``build()`` on a miss.
 
     ``key`` must name everything the figure shows (see ``compute.figure``)."""
-    return chart(compute.figure((name, *key), build, presenter()), name, where, **kwargs)
+    return chart(compute.figure((name, *key), build, presenter(), screen.touch()), name, where, **kwargs)
 
 
 def number_input(where, label: str, name: str, lo: int, hi: int, check=None, then=None, args: tuple = (),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from page import compute, ui
+from page import compute, screen, ui
 from page.compute import Computed
 from views import state as S
 from vizlib import analysis, model
@@ -52,8 +52,10 @@ def inside_head(t: Translator, c: Computed, block: int, head, query: int, headin
     ui.cached_chart("head_vectors", key, lambda: encoder_fig.head_vectors_figure(
         step.x[query].numpy(), step.q.numpy(), step.out.numpy(), titles))  # fmt: skip
     map_titles = [t("enc_scores", hs=hs), t("enc_weights")]
-    ui.cached_chart("head_maps", key, lambda: encoder_fig.head_maps_figure(
-        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, query, cfg.prefix_names()))  # fmt: skip
+    narrow = screen.narrow()
+    ui.cached_chart("head_maps", (*key, narrow), lambda: encoder_fig.head_maps_figure(
+        step.scores.numpy(), step.weights.numpy(), cfg.grid, map_titles, query, cfg.prefix_names(),
+        narrow))  # fmt: skip
     rows = c.trace.attentions[block - 1][0, h] if c.full else None  # (T, T)
     if rows is not None:
         diff = float((rows[query] - step.weights).abs().max())
@@ -79,8 +81,9 @@ def token_norms(t: Translator, c: Computed) -> None:
     first = cfg.num_prefix_tokens
     names = {**{f"prefix{i}": name for i, name in enumerate(cfg.prefix_names())}, "median": t("enc_norms_median"),
              "max": t("enc_norms_max"), "map": t("enc_norms_map", where=where)}  # fmt: skip
-    ui.cached_chart("token_norms", (c.run, t.lang, shown), lambda: encoder_fig.token_norms_figure(
-        norms, first, cfg.grid, shown, names, x_labels))  # fmt: skip
+    narrow = screen.narrow()
+    ui.cached_chart("token_norms", (c.run, t.lang, shown, narrow), lambda: encoder_fig.token_norms_figure(
+        norms, first, cfg.grid, shown, names, x_labels, narrow))  # fmt: skip
     ratio = float(norms[shown, first:].max() / max(np.median(norms[shown, first:]), 1e-12))
     st.caption(t("enc_norms_ratio", where=where, ratio=f"{ratio:.1f}"))
 
@@ -127,8 +130,9 @@ def draw(t: Translator, c: Computed) -> None:
     relevance = compute.gae(c, target).numpy()  # (Gh, Gw)
     roll = analysis.rollout_map(compute.rollout(c, "mean", 0.0), 0, cfg.grid).numpy()  # (Gh, Gw)
     titles = [t("enc_gae_title", cls=names[top.index(target)]), t("enc_rollout_title")]
-    ui.cached_chart("gae_map", (c.run, t.lang, target), lambda: encoder_fig.relevance_pair_figure(
-        c.pixels, [relevance, roll], cfg.patch_size, titles))  # fmt: skip
+    narrow = screen.narrow()
+    ui.cached_chart("gae_map", (c.run, t.lang, target, narrow), lambda: encoder_fig.relevance_pair_figure(
+        c.pixels, [relevance, roll], cfg.patch_size, titles, narrow=narrow))  # fmt: skip
 
     st.toggle(t("enc_del_toggle"), help=t("enc_del_help"), **S.bind("deletion"))
     if not S.get("deletion"):

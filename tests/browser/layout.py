@@ -12,13 +12,18 @@ from __future__ import annotations
 # fine; so is a touch of up to 4 px (line boxes are taller than their letters).
 OVERLAPS = """() => {
   const boxes = [];
-  const add = (el, kind) => { const r = el.getBoundingClientRect(); if (r.width >= 2 && r.height >= 2)
+  // (a closed sidebar squeezes its widgets to nothing, off the screen's left edge: not seen, not checked)
+  const add = (el, kind) => { const r = el.getBoundingClientRect(); if (r.width >= 2 && r.height >= 2 && r.right > 0)
     boxes.push({el, kind, r, text: (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 50)}); };
   for (const gd of document.querySelectorAll('.js-plotly-plot'))
     gd.querySelectorAll('.gtitle, .annotation-text, .g-xtitle text, .g-ytitle text, .updatemenu-button, '
       + '.slider-rail-rect, .slider-grip-rect, .slider-container text, .colorbar').forEach(e => add(e, 'plotly'));
   document.querySelectorAll('[data-testid="stWidgetLabel"], button:not(.modebar-btn), h1, h2, h3, [role="slider"], '
-    + '[data-testid="stSliderThumbValue"], [data-baseweb="tab"]').forEach(e => add(e, 'page'));
+    + '[data-testid="stSliderThumbValue"], [data-baseweb="tab"]').forEach(e => {
+      // Streamlit's own chrome that shows on hover (an element's toolbar, a code block's copy button) or
+      // scrolls an overflowing tab bar is drawn over the page on purpose
+      if (!e.closest('[data-testid="stElementToolbar"], [data-testid="stCodeCopyButton"]')
+          && !(e.getAttribute('aria-label') || '').startsWith('Scroll tabs')) add(e, 'page'); });
   const hits = [];
   for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
     const a = boxes[i], b = boxes[j];
@@ -31,16 +36,29 @@ OVERLAPS = """() => {
     if (w > 4 && h > 4)
       hits.push(`${a.kind} "${a.text}" × ${b.kind} "${b.text}": ${Math.round(w)}×${Math.round(h)} px`);
   }
-  // A colour bar over a panel's plot area (its drag rectangle): in a figure whose panels stack or
-  // wrap, a bar placed for one row would lie over the next panel.
+  // The header's buttons (the sidebar's open button, on a phone) over anything the page draws.
+  for (const b of document.querySelectorAll('[data-testid="stHeader"] button, [data-testid="stExpandSidebarButton"]')) {
+    const r = b.getBoundingClientRect();
+    for (const e of document.querySelectorAll('.stMain [data-testid="stElementContainer"]')) {
+      const o = e.getBoundingClientRect().toJSON();  // where it is with the page scrolled to its top
+      for (let p = e.parentElement; p; p = p.parentElement) { o.top += p.scrollTop; o.bottom += p.scrollTop; }
+      const w = Math.min(o.right, r.right) - Math.max(o.left, r.left);
+      const h = Math.min(o.bottom, r.bottom) - Math.max(o.top, r.top);
+      if (r.width >= 2 && o.height > 2 && w > 4 && h > 4)
+        hits.push(`header button over "${e.innerText.trim().slice(0, 40)}": ${Math.round(w)}×${Math.round(h)} px`);
+    }
+  }
+  // A colour bar over what a panel draws (heatmaps and pictures are <image>s): in a figure whose
+  // panels stack or wrap, a bar placed for one row would lie over the next panel.
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    const areas = [...gd.querySelectorAll('.nsewdrag')].map(e => e.getBoundingClientRect());
+    const areas = [...gd.querySelectorAll('.cartesianlayer image')].map(e => e.getBoundingClientRect());
     for (const bar of gd.querySelectorAll('.colorbar')) {
       const r = bar.getBoundingClientRect();
       for (const a of areas) {
         const w = Math.min(a.right, r.right) - Math.max(a.left, r.left);
         const h = Math.min(a.bottom, r.bottom) - Math.max(a.top, r.top);
-        if (w > 4 && h > 4) hits.push(`colour bar over a panel: ${Math.round(w)}×${Math.round(h)} px`);
+        const chart = [...(gd.closest('[class*="st-key-"]')?.classList || [])].find(c => c.startsWith('st-key-'));
+        if (w > 4 && h > 4) hits.push(`colour bar over a panel of ${chart}: ${Math.round(w)}×${Math.round(h)} px`);
       }
     }
   }
@@ -76,16 +94,20 @@ SMALL_TARGETS = """() => {
   const faults = [];
   const seen = (e) => { const r = e.getBoundingClientRect(); const cs = getComputedStyle(e);
     return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && e.offsetParent !== null; };
-  const selectors = ['button:not(.modebar-btn)', '[role="tab"]', '[data-testid="stRadio"] label',
-    '[data-testid="stCheckbox"] label', '[data-baseweb="select"] > div', '[role="slider"]',
-    '[data-testid="stExpander"] summary', '.updatemenu-button'];
+  const selectors = ['button:not(.modebar-btn):not([tabindex="-1"])', '[role="tab"]', 'label.stRadioOption',
+    '[data-testid="stCheckbox"] label', '[data-baseweb="select"] > div',
+    '[data-testid="stSlider"] [data-rac][style*="translate"]', '[data-testid="stExpander"] summary',
+    '.updatemenu-button'];
   for (const sel of selectors) for (const e of document.querySelectorAll(sel)) {
     if (!seen(e) || e.closest('[data-testid="stElementToolbar"]') || e.closest('[data-testid="stSidebar"]')
         && document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect().right <= 1) continue;
-    const r = e.getBoundingClientRect();
-    if (r.width < 44 - 0.5 || r.height < 44 - 0.5)
-      faults.push(`${sel} "${(e.innerText || e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 30)}": `
-        + `${Math.round(r.width)}×${Math.round(r.height)} px`);
+    const r = e.getBoundingClientRect(), before = getComputedStyle(e, '::before');
+    const taps = before.content !== 'none' && before.position === 'absolute'  // an empty ::before takes taps too
+      ? [Math.max(r.width, parseFloat(before.width) || 0), Math.max(r.height, parseFloat(before.height) || 0)]
+      : [r.width, r.height];
+    if (taps[0] < 44 - 0.5 || taps[1] < 44 - 0.5)
+      faults.push(`${sel} "${(e.innerText || e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 30)}"`
+        + `: ${Math.round(taps[0])}×${Math.round(taps[1])} px`);
   }
   return faults;
 }"""

@@ -125,7 +125,7 @@ def colorbar_beside(fig: go.Figure, axis: int, **colorbar) -> dict:
     stacked layout needs (a bar at the figure's full height would lie over the panels below)."""
     x = fig.layout[f"xaxis{'' if axis == 1 else axis}"].domain
     y = fig.layout[f"yaxis{'' if axis == 1 else axis}"].domain
-    return dict(x=x[1] + 0.004, xanchor="left", y=(y[0] + y[1]) / 2, yanchor="middle",
+    return dict(x=x[1] + 0.004, xanchor="left", xpad=2, y=(y[0] + y[1]) / 2, yanchor="middle",
                 len=(y[1] - y[0]) * 0.85, **colorbar)  # fmt: skip
 
 
@@ -155,6 +155,32 @@ def play_pause_menu(plays: list[tuple[str, int]], pause: str) -> dict:
         "type": "buttons", "direction": "left", "x": 0.0, "y": 0, "xanchor": "left", "yanchor": "top",
         "pad": {"t": 6, "r": 0}, "buttons": buttons,
     }  # fmt: skip
+
+
+TOUCH_BUTTON_FONT = 16  # px: two lines of it make a play button 45 px tall (plotly: 1.3 × font × lines + 3)
+
+
+def for_touch(fig: go.Figure) -> go.Figure:
+    """A copy whose play buttons take a finger: each label on two lines at its first space ("▶" over
+    "Play") in ``TOUCH_BUTTON_FONT``, so that every button is at least 44 px tall (plotly sizes a
+    button by its text: max(1.3 × font size × lines, 30) + 3 px); the slider, the bottom margin and
+    the figure grow by what the buttons grew. The input is not changed; a figure without play
+    buttons comes back as an equal copy."""
+    out = go.Figure(fig)
+    menus = out.layout.updatemenus
+    if not menus:
+        return out
+    grow = math.ceil(1.3 * TOUCH_BUTTON_FONT * 2 + 3) - 33  # px over the 33 px of a one-line button at 14 px
+    for menu in menus:
+        for button in menu.buttons:
+            button.label = button.label.replace(" ", "<br>", 1)
+        menu.font = dict(size=TOUCH_BUTTON_FONT)
+    for slider in out.layout.sliders:
+        slider.pad.t = (slider.pad.t or 0) + grow
+    out.layout.margin.b = (out.layout.margin.b or 0) + grow
+    if out.layout.height:
+        out.layout.height += grow
+    return out
 
 
 SLIDER_TICKS_MAX = 100  # most slider steps drawn with a tick each

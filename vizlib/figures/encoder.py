@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import INFERNO, PHONE_PX, image_trace, title_columns, wrap_at_colon, wrap_words
+from .common import INFERNO, PHONE_PX, colorbar_beside, image_trace, title_columns, wrap_at_colon, wrap_words
 
 LENS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe–Ito, one per class shown
 DELETION_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#777777")  # GAE, rollout, last-block CLS, random
@@ -49,14 +49,18 @@ def head_vectors_figure(x_row: np.ndarray, q: np.ndarray, out: np.ndarray, title
 
 
 HEAD_MAP_DOMAINS = ((0.0, 0.06), (0.075, 0.43), (0.53, 0.59), (0.605, 0.96))  # x: prefix, scores, prefix, weights
+# On a phone a colour bar and its numbers take an eighth of the width: more room before the second pair.
+HEAD_MAP_DOMAINS_NARROW = ((0.0, 0.07), (0.085, 0.40), (0.56, 0.63), (0.645, 0.96))
 
 
 def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, int], titles: list[str],
-                     query: int | None = None, prefix_names: list[str] | None = None) -> go.Figure:  # fmt: skip
+                     query: int | None = None, prefix_names: list[str] | None = None,
+                     narrow: bool = False) -> go.Figure:  # fmt: skip
     """Scores (T,) and weights (T,) over the keys: the S prefix tokens (``prefix_names``, default
     CLS alone) in a column of cells of their own at the left of each, named in them, the patches
     (the last Gh·Gw keys) on the Gh×Gw grid. The ``query`` token is outlined: a patch on the grid,
-    a prefix token in its cell (CLS alone is not). Each map has its own colour bar."""
+    a prefix token in its cell (CLS alone is not). Each map has its own colour bar, which on a
+    phone's column (``narrow``) keeps to the wider gap between the pairs."""
     Gh, Gw = grid
     names = prefix_names or ["CLS"]
     S = len(names)
@@ -64,7 +68,8 @@ def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, i
     label = "CLS" if S == 1 else " "  # a blank title keeps its annotation (the cells carry the names)
     fig = make_subplots(rows=1, cols=4, subplot_titles=[label, titles[0], label, titles[1]])
     # Prefix column, grid, then room for the grid's colour bar before the next pair.
-    for axis, domain, title in zip((1, 2, 3, 4), HEAD_MAP_DOMAINS, fig.layout.annotations, strict=True):
+    domains = HEAD_MAP_DOMAINS_NARROW if narrow else HEAD_MAP_DOMAINS
+    for axis, domain, title in zip((1, 2, 3, 4), domains, fig.layout.annotations, strict=True):
         fig.layout[f"xaxis{axis}"].domain = domain
         title.x = sum(domain) / 2
     outline = dict(color="#00c853", width=3)
@@ -86,7 +91,8 @@ def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, i
         fig.add_trace(
             go.Heatmap(
                 z=values[S:].reshape(Gh, Gw).astype(np.float32), hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>",
-                colorbar=dict(x=right + 0.005, xanchor="left", thickness=8, len=0.8, tickfont=dict(size=10)), **common,
+                colorbar=dict(x=right + 0.005, xanchor="left", xpad=2, thickness=8, len=0.8, tickfont=dict(size=10)),
+                **common,
             ),
             row=1, col=grid_col,
         )  # fmt: skip
@@ -144,40 +150,50 @@ def deletion_figure(fractions: np.ndarray, curves: dict[str, np.ndarray], aucs: 
 
 
 def relevance_pair_figure(pixels: np.ndarray, maps: list[np.ndarray], patch_size: int, titles: list[str],
-                          opacity: float = 0.6) -> go.Figure:  # fmt: skip
+                          opacity: float = 0.6, narrow: bool = False) -> go.Figure:  # fmt: skip
     """Two (Gh, Gw) maps over the picture (H, W, 3) side by side, each from its own min to max with
-    its own colour bar (their scales differ: GAE's relevance and rollout's weights)."""
+    its own colour bar (their scales differ: GAE's relevance and rollout's weights); on a phone's
+    column (``narrow``) one above the other, each bar beside its own map."""
     H, W = pixels.shape[:2]
     P = patch_size
-    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.12)
-    for col, values in enumerate(maps, start=1):
-        right = fig.layout[f"xaxis{col}"].domain[1]
-        fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=1, col=col)
+    rows, cols = (2, 1) if narrow else (1, 2)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12, vertical_spacing=0.1)
+    for i, values in enumerate(maps, start=1):
+        row, col = (i, 1) if narrow else (1, i)
+        fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=row, col=col)
         fig.add_trace(
             go.Heatmap(
                 z=values.astype(np.float32), x0=P / 2, dx=P, y0=P / 2, dy=P, colorscale=INFERNO, opacity=opacity,
                 zmin=float(values.min()), zmax=float(values.max()), hovertemplate="%{z:.4f}<extra></extra>",
-                colorbar=dict(x=right + 0.01, xanchor="left", thickness=10, len=0.9),
+                colorbar=colorbar_beside(fig, i, thickness=10),
             ),
-            row=1, col=col,
+            row=row, col=col,
         )  # fmt: skip
-        fig.update_xaxes(range=[0, W], constrain="domain", constraintoward="right", row=1, col=col)
-        fig.update_yaxes(range=[H, 0], scaleanchor=f"x{col}", constrain="domain", row=1, col=col)
+        axis = "x" if i == 1 else f"x{i}"
+        fig.update_xaxes(range=[0, W], constrain="domain", constraintoward="right", row=row, col=col)
+        fig.update_yaxes(range=[H, 0], scaleanchor=axis, constrain="domain", row=row, col=col)
     _axes_off(fig)
     fig.update_annotations(font_size=13)
-    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=380, plot_bgcolor="white")
+    fig.update_layout(margin=dict(l=0, r=40 if narrow else 0, t=30, b=0), height=640 if narrow else 380,
+                      plot_bgcolor="white")  # fmt: skip
     return fig
 
 
 def token_norms_figure(norms: np.ndarray, prefix: int, grid: tuple[int, int], block: int, names: dict[str, str],
-                       x_labels: list[str]) -> go.Figure:  # fmt: skip
+                       x_labels: list[str], narrow: bool = False) -> go.Figure:  # fmt: skip
     """Left: the norm (L, T) of the prefix tokens and the patches' median and largest after each
     read-out. Right: the patches' norms after read-out ``block`` on the Gh×Gw grid, on their own
     scale with a colour bar. ``names``: ``prefix`` names (one per prefix token, in order) and the
-    keys "median", "max", "map" (the map's title)."""
+    keys "median", "max", "map" (the map's title). ``narrow`` (a phone's column): the map under the
+    lines, with the legend between them."""
     Gh, Gw = grid
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.08,
-                        subplot_titles=["", names["map"]])  # fmt: skip
+    if narrow:
+        fig = make_subplots(rows=2, cols=1, row_heights=[0.5, 0.5], vertical_spacing=0.28,
+                            subplot_titles=["", names["map"]])  # fmt: skip
+    else:
+        fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.08,
+                            subplot_titles=["", names["map"]])  # fmt: skip
+    where = dict(row=2, col=1) if narrow else dict(row=1, col=2)
     patches = norms[:, prefix:]  # (L, N)
     lines = [(names[f"prefix{i}"], norms[:, i], LENS_COLOURS[i % len(LENS_COLOURS)], None) for i in range(prefix)]
     lines += [(names["median"], np.median(patches, axis=1), "#555555", None),
@@ -185,23 +201,24 @@ def token_norms_figure(norms: np.ndarray, prefix: int, grid: tuple[int, int], bl
     for name, values, colour, dash in lines:
         fig.add_trace(go.Scatter(x=x_labels, y=values, mode="lines+markers", name=name,
                                  line=dict(color=colour, width=2, dash=dash)), row=1, col=1)  # fmt: skip
-    right = fig.layout["xaxis2"].domain[1]
     fig.add_trace(
         go.Heatmap(
             z=patches[block].reshape(Gh, Gw).astype(np.float32), colorscale="Viridis",
             hovertemplate="(%{y}, %{x}): ‖h‖ = %{z:.2f}<extra></extra>",
-            colorbar=dict(x=right + 0.01, xanchor="left", thickness=10, len=0.9),
+            colorbar=colorbar_beside(fig, 2, thickness=10),
         ),
-        row=1, col=2,
+        **where,
     )  # fmt: skip
-    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, row=1, col=2)
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, **where)
     fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, autorange="reversed",
-                     scaleanchor="x2", row=1, col=2)  # fmt: skip
+                     scaleanchor="x2", **where)  # fmt: skip
     fig.update_xaxes(fixedrange=True)
     fig.update_yaxes(fixedrange=True, rangemode="tozero", row=1, col=1)
     fig.update_annotations(font_size=13)
-    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=340, plot_bgcolor="white",
-                      legend=dict(orientation="h", y=-0.15, x=0))  # fmt: skip
+    # the legend under the lines: under the figure, or on a phone in the gap above the map
+    legend = dict(orientation="h", x=0, y=fig.layout.yaxis.domain[0] - 0.1 if narrow else -0.15, yanchor="top")
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=640 if narrow else 340, plot_bgcolor="white",
+                      legend=legend)  # fmt: skip
     return fig
 
 

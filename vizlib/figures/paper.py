@@ -13,7 +13,21 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .attention import colourise, mosaic
-from .common import data_uri
+from .common import data_uri, wrap_words
+
+TITLE_COLUMNS = 30  # the paper view's three figures share a row of a laptop's page: ~270 px each
+
+
+def _title(fig: go.Figure, title: str, top: int = 40) -> None:
+    """The figure's title, wrapped to ``TITLE_COLUMNS`` (a Japanese character counts two), over a
+    top margin that grows with its lines, and a few px of margin left and below so that the title
+    and the axis titles stay inside the figure."""
+    text = wrap_words(title, TITLE_COLUMNS)
+    extra = 20 * text.count("<br>")
+    fig.update_layout(title=dict(text=text, y=1, yanchor="top", yref="container", pad=dict(t=8 + extra)),
+                      margin=dict(l=4, r=0, t=top + extra, b=8))  # fmt: skip
+    if fig.layout.height:
+        fig.layout.height += extra
 
 
 def filter_tiles_figure(components: np.ndarray, title: str, cols: int = 7) -> go.Figure:
@@ -31,7 +45,8 @@ def filter_tiles_figure(components: np.ndarray, title: str, cols: int = 7) -> go
     fig = go.Figure(go.Image(z=(canvas * 255 + 0.5).astype(np.uint8), hoverinfo="skip"))
     fig.update_xaxes(visible=False, fixedrange=True)
     fig.update_yaxes(visible=False, fixedrange=True)
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=320)
+    fig.update_layout(height=320)
+    _title(fig, title)
     return fig
 
 
@@ -49,7 +64,8 @@ def pos_similarity_figure(similarity: np.ndarray, title: str, axis_titles: tuple
     )
     fig.update_yaxes(title=axis_titles[1], showticklabels=False, ticks="", showgrid=False, zeroline=False,
                      fixedrange=True, autorange="reversed", scaleanchor="x")  # fmt: skip
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420, plot_bgcolor="white")
+    fig.update_layout(height=420, plot_bgcolor="white")
+    _title(fig, title)
     return fig
 
 
@@ -81,7 +97,8 @@ def pos_similarity_strided_figure(
                      zeroline=False, fixedrange=True)  # fmt: skip
     fig.update_yaxes(title=axis_titles[1], range=[h, 0], showticklabels=False, ticks="", showgrid=False,
                      zeroline=False, fixedrange=True, scaleanchor="x")  # fmt: skip
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=420, plot_bgcolor="white")
+    fig.update_layout(height=420, plot_bgcolor="white")
+    _title(fig, title)
     return fig
 
 
@@ -98,5 +115,6 @@ def distance_figure(distances: np.ndarray, title: str, axis_titles: tuple[str, s
     )  # fmt: skip
     fig.update_xaxes(title=axis_titles[0], dtick=1, range=[0.5, depth + 0.5])
     fig.update_yaxes(title=axis_titles[1], rangemode="tozero")
-    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=320, showlegend=False)
+    fig.update_layout(height=320, showlegend=False)
+    _title(fig, title)
     return fig

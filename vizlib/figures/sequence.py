@@ -42,8 +42,8 @@ def sequence_figure(
         titles: five panel titles (translated, with shapes).
         height: of the figure in px.
         prefix_names: the prefix rows' names for hover and labels (default ``CLS``, ``1``, …).
-        narrow: for a phone's column: three panels a row, in two rows of ``height`` each, the
-            titles wrapped to their panel.
+        narrow: for a phone's column: two panels a row, in three rows of ¾ ``height`` each, the
+            titles wrapped to their panel (a colour bar keeps to the room between two panels).
     """
     Gh, Gw = grid
     prefix = prefix_tokens.reshape(-1, patch_tokens.shape[1])  # (S, D)
@@ -51,13 +51,13 @@ def sequence_figure(
     names = prefix_names or ["CLS", *map(str, range(1, S))]
     with_cls = np.concatenate([prefix, patch_tokens])  # (S+N, D)
     total = with_cls + np.nan_to_num(pos_embed)  # (S+N, D) a register gets no position embedding
-    cols = 3 if narrow else 5
+    cols = 2 if narrow else 5
     if narrow:
-        titles = [wrap_words(title, title_columns(cols, 12, 0.16)) for title in titles]
+        titles = [wrap_words(title, title_columns(cols, 12, 0.2)) for title in titles]
     panel_rows = -(-5 // cols)
-    specs = [[{} if r * cols + c < 5 else None for c in range(cols)] for r in range(panel_rows)]  # no sixth panel
+    specs = [[{} if r * cols + c < 5 else None for c in range(cols)] for r in range(panel_rows)]  # no 6th panel
     fig = make_subplots(rows=panel_rows, cols=cols, subplot_titles=titles, specs=specs,
-                        horizontal_spacing=0.16 if narrow else 0.055, vertical_spacing=0.14)  # fmt: skip
+                        horizontal_spacing=0.2 if narrow else 0.065, vertical_spacing=0.1)  # fmt: skip
     place = {panel: panel_place(panel - 1, cols) for panel in range(1, 6)}  # panel -> (row, col)
     order = np.arange(S, S + Gh * Gw).reshape(Gh, Gw)  # (Gh, Gw) sequence position of each cell (CLS is 0)
     numbered = Gh * Gw <= MAX_NUMBERED
@@ -106,5 +106,6 @@ def sequence_figure(
         fig.update_yaxes(matches="y2", showticklabels=False, ticks="", row=place[col][0], col=place[col][1])
     fig.update_annotations(font_size=12)
     top = 50 + 14 * max(max(title.count("<br>") for title in titles) - 1, 0)  # px: the titles' lines
-    fig.update_layout(margin=dict(l=0, r=0, t=top, b=0), height=height * panel_rows, plot_bgcolor="white")
+    height = int(0.75 * height) * panel_rows if narrow else height
+    fig.update_layout(margin=dict(l=0, r=0, t=top, b=0), height=height, plot_bgcolor="white")
     return fig
