@@ -395,8 +395,20 @@ async def trivial_actions(m: Meter, repeats: int) -> None:
     await m.measure("trivial page: slider +1", lambda i: press_slider(m.page, "Value", "ArrowRight"), repeats)
 
 
-async def new_page(browser):
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+PHONE_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+               "Version/18.0 Mobile/15E148 Safari/604.1")  # fmt: skip
+# Where a new session opens the page: a laptop; a phone whose User-Agent says nothing of a phone (the
+# page learns its width from the browser's probe: one more run); a phone that says "Mobile".
+SCREENS = {
+    "laptop": {"viewport": {"width": 1400, "height": 1000}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
+    "phone saying Mobile": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True,
+                            "user_agent": PHONE_AGENT},
+}
+
+
+async def new_page(browser, screen: str = "laptop"):
+    context = await browser.new_context(**SCREENS[screen], locale="en-US")
     context.set_default_timeout(FIND_MS)
     page = await context.new_page()
     wire = Wire()
@@ -431,12 +443,14 @@ async def measure_all(app: Path, repeats: int, log_dir: Path) -> tuple[list[Row]
                 context, page, wire = await new_page(browser)
                 meter = Meter(page, wire, server.pid, url, rows)
                 rows.append(await meter.load(Row("first page load (cold server)")))
-                loads = Row("page load, a new session (warm caches)")
-                for _ in range(repeats):
-                    other, other_page, other_wire = await new_page(browser)
-                    await meter.load(loads, other_page, other_wire)
-                    await other.close()
-                rows.append(loads)
+                loads = {screen: Row(f"page load, a new session (warm caches), {screen}") for screen in SCREENS}
+                loads["laptop"].action = "page load, a new session (warm caches)"
+                for _ in range(repeats):  # the screens side by side, in turn
+                    for screen, row in loads.items():
+                        other, other_page, other_wire = await new_page(browser, screen)
+                        await meter.load(row, other_page, other_wire)
+                        await other.close()
+                rows.extend(loads.values())
                 await app_actions(meter, en, repeats)
                 await context.close()
                 await browser.close()

@@ -112,6 +112,17 @@ def test_presenter_style_enlarges_colour_bar_ticks_and_the_strip_keeps_two_label
     assert styled["data"][0]["colorbar"]["tickfont"]["size"] >= overview.PRESENTER_FONT - 4
 
 
+def test_presenter_style_keeps_the_numbers_of_a_bar_between_two_panels():
+    """A colour bar in the gap between two panels (x < 1) keeps its tick size: at the projector's size
+    its numbers ran into the next panel (the browser test found it in the sequence figure)."""
+    bar = {"x": 0.45, "xanchor": "left", "tickfont": {"size": 10}, "outlinecolor": "#00c853"}
+    spec = {"data": [{"type": "heatmap", "z": [[0]], "colorbar": bar}], "layout": {"coloraxis": {"colorbar": bar}}}
+    styled = overview.presenter(spec).to_plotly_json()
+    for kept in (styled["data"][0]["colorbar"], styled["layout"]["coloraxis"]["colorbar"]):
+        assert kept["tickfont"]["size"] == 10
+        assert kept["outlinecolor"] != "#00c853"  # the rest of it is restyled as before
+
+
 def test_overview_highlights_the_boxes_of_the_step():
     labels = ["a", "b", "c", "d", "e"]
     fig = overview.overview_figure(labels, ["1", "2", "3", "4"], (0, 3))

@@ -20,7 +20,10 @@ def draw(t: Translator, c: Computed) -> None:
     cfg = c.cfg
     Gh, Gw = cfg.grid
     with st.expander(t("downloads"), icon=":material/download:"):
-        gif, html, arrays, weights = st.columns([1, 1.4, 1, 1])  # the figure's selectbox needs the room
+        # Two rows: the figure's selectbox needs the room of a long figure name in either language, on a
+        # tablet too (four columns in a row left it 149 px there and cut the names off).
+        html, gif = st.columns([1.6, 1])
+        arrays, weights = st.columns(2)
         row_step = patches_fig.frame_row_step(cfg.grid)
         frames = len(patches_fig.stride_steps(cfg.grid, row_step))
         pixels, colours, P = c.pixels, c.colours, cfg.patch_size

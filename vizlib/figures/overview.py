@@ -120,6 +120,9 @@ def _restyle(value, key: str = ""):
                 out[k] = v * PRESENTER_LINE
             elif k == "updatemenus":
                 out[k] = v  # the play buttons keep their size: they are laid out for it
+            elif k == "colorbar" and isinstance(v, dict) and (v.get("x") if v.get("x") is not None else 1.02) < 1:
+                # a bar in the gap between two panels keeps its numbers' size: larger, they ran into the next panel
+                out[k] = {name: part if name == "tickfont" else _restyle(part, name) for name, part in v.items()}
             elif k == "sliders":  # the slider keeps its layout; its current value (the frame label) grows
                 out[k] = [{**slider, "currentvalue": _bigger_value(slider.get("currentvalue"))} for slider in v]
             elif k == "size" and key in ("font", "tickfont") and isinstance(v, (int, float)):

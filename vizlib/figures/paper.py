@@ -18,14 +18,14 @@ from .common import data_uri, wrap_words
 TITLE_COLUMNS = 30  # the paper view's three figures share a row of a laptop's page: ~270 px each
 
 
-def _title(fig: go.Figure, title: str, top: int = 40) -> None:
+def _title(fig: go.Figure, title: str, top: int = 40, bottom: int = 8) -> None:
     """The figure's title, wrapped to ``TITLE_COLUMNS`` (a Japanese character counts two), over a
-    top margin that grows with its lines, and a few px of margin left and below so that the title
-    and the axis titles stay inside the figure."""
+    top margin that grows with its lines, and a few px of margin left and ``bottom`` px below so that
+    the title and the axis titles stay inside the figure."""
     text = wrap_words(title, TITLE_COLUMNS)
     extra = 20 * text.count("<br>")
     fig.update_layout(title=dict(text=text, y=1, yanchor="top", yref="container", pad=dict(t=8 + extra)),
-                      margin=dict(l=4, r=0, t=top + extra, b=8))  # fmt: skip
+                      margin=dict(l=4, r=0, t=top + extra, b=bottom))  # fmt: skip
     if fig.layout.height:
         fig.layout.height += extra
 
@@ -116,5 +116,5 @@ def distance_figure(distances: np.ndarray, title: str, axis_titles: tuple[str, s
     fig.update_xaxes(title=axis_titles[0], dtick=1, range=[0.5, depth + 0.5])
     fig.update_yaxes(title=axis_titles[1], rangemode="tozero")
     fig.update_layout(height=320, showlegend=False)
-    _title(fig, title)
+    _title(fig, title, bottom=56)  # the tick labels and the axis title under them (Japanese lines are taller)
     return fig
