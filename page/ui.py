@@ -24,9 +24,9 @@ SHOWN = "_shown_run"  # session-state key: {"run": the Computed the open view dr
 def chart(fig: go.Figure, key: str, where=None, **kwargs):
     """Draw a figure and remember it for the HTML download (the open view's figures)."""
     st.session_state.setdefault(DRAWN, {})[key] = fig
-    # On a phone plotly's toolbar would lie over the figure's title, and a tap on it is a chore:
-    # the page's Downloads section offers every figure instead.
-    config = {**PLOTLY_CONFIG, "displayModeBar": False} if screen.narrow() else PLOTLY_CONFIG
+    # On a phone or a tablet plotly's toolbar shows on a tap and lies over the figure's title; its
+    # buttons are small for a finger: the page's Downloads section offers every figure instead.
+    config = {**PLOTLY_CONFIG, "displayModeBar": False} if screen.narrow() or screen.touch() else PLOTLY_CONFIG
     return (where or st).plotly_chart(fig, key=key, config=config, **kwargs)
 
 
@@ -88,6 +88,13 @@ def code(text: object) -> str:
 def presenter() -> bool:
     """Whether presenter view (projector colours and sizes) is on."""
     return bool(st.session_state.get("presenter"))
+
+
+def touch_words(t: Translator, key: str, **fields) -> str:
+    """Text ``key`` as the screen is used: its ``{key}_touch`` form ("Tap a patch") on a touch screen,
+    where the table has one; the pointer's form ("Click a patch") otherwise."""
+    touched = f"{key}_touch"
+    return t(touched if screen.touch() and touched in t.table else key, **fields)
 
 
 def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:

@@ -201,3 +201,21 @@ def test_play_buttons_grow_to_a_finger_and_the_original_stays():
     assert touch.layout.sliders[0].pad.t == fig.layout.sliders[0].pad.t + grow
     plain = overview_figure(["a", "b"], ["x"], (0,))
     assert for_touch(plain).to_plotly_json() == plain.to_plotly_json()  # no buttons: the same figure
+
+
+def test_every_touch_text_says_tap_where_its_pointer_text_says_click():
+    """``ui.touch_words``: on a touch screen the page says "tap" (タップ) where it says "click" (クリック)."""
+    import json
+    import string
+    from pathlib import Path
+
+    table = json.loads((Path(__file__).resolve().parents[1] / "assets" / "i18n.json").read_text())
+    touched = [key for key in table if key.endswith("_touch")]
+    assert len(touched) >= 4
+    fields = lambda text: {name for _, name, _, _ in string.Formatter().parse(text) if name}  # noqa: E731
+    for key in touched:
+        base = table[key.removesuffix("_touch")]
+        for lang, tap, click in (("en", "tap", "click"), ("ja", "タップ", "クリック")):
+            assert fields(table[key][lang]) == fields(base[lang]), key
+            assert click in base[lang].lower() and tap in table[key][lang].lower(), (key, lang)
+            assert click not in table[key][lang].lower(), (key, lang)

@@ -93,7 +93,7 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
     cfg = c.cfg
     Gw = cfg.grid[1]
     if not compact:
-        st.markdown(t("attn_explain"))
+        st.markdown(ui.touch_words(t, "attn_explain"))
     if compact:  # the lesson: the two maps side by side (left), every control beside them (right)
         maps, right = st.columns([2, 1])
         left, middle = maps.columns(2)
@@ -131,7 +131,8 @@ def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | Non
 
         ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha, compact), picker,
                         on_select=partial(pick_query, Gw), selection_mode="points")  # fmt: skip
-        st.caption(f"{shown} {t('click_to_query')}" if compact else t("click_to_query"))
+        tap = ui.touch_words(t, "click_to_query")
+        st.caption(f"{shown} {tap}" if compact else tap)
         outliers_note(t, chosen)
     if compact:
         with middle:

@@ -58,7 +58,7 @@ def tokens(t: Translator, c: Computed) -> None:
     ui.number_input(pick_c, t("token_col"), "tok_c", 0, Gw - 1)
     ui.refused(t, {"tok_r": t("token_row"), "tok_c": t("token_col")})
     token = r * Gw + col
-    st.markdown(t("token_explain", r=r, c=col, i=token + 1, D=D))
+    st.markdown(ui.touch_words(t, "token_explain", r=r, c=col, i=token + 1, D=D))
     window, vector = analysis.token_patch(trace.inputs, trace.patch_grid, r, col)  # (3, P, P), (D,)
     patch_pixels = c.pixels[r * P : (r + 1) * P, col * P : (col + 1) * P]  # (P, P, 3)
     window_titles = [t("window_rgb"), t("channel_r"), t("channel_g"), t("channel_b")]

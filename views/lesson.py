@@ -52,7 +52,7 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
     forward.button(labels[1], key="lesson_next", on_click=go, args=(1,), disabled=k == n, shortcut=keys[1],
                    help=t("lesson_next") if narrow else None, type="primary", width="stretch")  # fmt: skip
     st.progress(k / n)
-    body = t(f"lesson_{step.id}_body", **nums, **ui.colours(t))
+    body = ui.touch_words(t, f"lesson_{step.id}_body", **nums, **ui.colours(t))
     if step.id in BESIDE_TEXT:  # a wide figure with its controls: the text at its left, as on a slide
         text, place = st.columns([1, 2])
         text.markdown(body)

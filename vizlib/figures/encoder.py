@@ -235,7 +235,7 @@ def token_pca_figure(rgb: np.ndarray, titles: list[str], pixels: np.ndarray | No
     panels = [name for name, given in (("picture", pixels), ("first", first), ("rgb", rgb)) if given is not None]
     assert len(titles) == len(panels), f"{len(titles)} titles for {len(panels)} panels"
     titles = [wrap_at_colon(t) for t in titles]
-    spacing = 0.14 if narrow else 0.06  # room for the colour bar between two panels
+    spacing = 0.14 if narrow else 0.1  # room for the colour bar and its numbers between two panels
     if narrow:  # the figure's right margin is 30 px
         titles = [wrap_words(t, title_columns(len(panels), 13, spacing, PHONE_PX - 30)) for t in titles]
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=spacing)

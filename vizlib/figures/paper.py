@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from .attention import colourise, mosaic
 from .common import data_uri, wrap_words
 
-TITLE_COLUMNS = 30  # the paper view's three figures share a row of a laptop's page: ~270 px each
+TITLE_COLUMNS = 22  # the paper view's three figures share a row: ~230 px each on a tablet, ~270 on a laptop
 
 
 def _title(fig: go.Figure, title: str, top: int = 40, bottom: int = 8) -> None:
@@ -113,8 +113,10 @@ def distance_figure(distances: np.ndarray, title: str, axis_titles: tuple[str, s
             hovertemplate=f"{head_label} %{{customdata}} · %{{x}}: %{{y:.1f}} px<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_xaxes(title=axis_titles[0], dtick=1, range=[0.5, depth + 0.5])
+    x_title = wrap_words(axis_titles[0], TITLE_COLUMNS)
+    fig.update_xaxes(title=x_title, dtick=1, range=[0.5, depth + 0.5])
     fig.update_yaxes(title=axis_titles[1], rangemode="tozero")
     fig.update_layout(height=320, showlegend=False)
-    _title(fig, title, bottom=56)  # the tick labels and the axis title under them (Japanese lines are taller)
+    # the tick labels and the axis title's lines under them (Japanese lines are taller)
+    _title(fig, title, bottom=38 + 20 * (x_title.count("<br>") + 1))
     return fig
