@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Which torch build: auto (CPU where no NVIDIA GPU is found), cpu or cuda; see scripts/install-torch.sh.
 TORCH ?= auto
 
-.PHONY: run test lint bench load browser-deps proxy-deps replicas clean
+.PHONY: run test lint bench load browser-deps proxy-deps redis-deps replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,11 @@ N ?= 3
 replicas: $(VENV)/.app-installed proxy-deps
 	$(BIN)/python -m scripts.replicas $(N)
 
-test: $(VENV)/.dev-installed browser-deps proxy-deps
+# Debian's redis-server (7.0) for the class store's tests across replicas; skipped tests say so without it.
+redis-deps:
+	@command -v redis-server >/dev/null || bash scripts/install-redis.sh || echo "redis-deps: redis-server not installed; the Redis tests will be skipped"
+
+test: $(VENV)/.dev-installed browser-deps proxy-deps redis-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5), nothing was checked"; exit 0; fi; \
 	exit $$rc
