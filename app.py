@@ -15,9 +15,23 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from page import compute, link, screen, theme, ui
-from views import attention, downloads, embedding, encoder, lesson, paper, patches, predictions, proof, sidebar, summary
+from page import classes, compute, link, screen, theme, ui
+from views import (
+    attention,
+    classroom,
+    downloads,
+    embedding,
+    encoder,
+    lesson,
+    paper,
+    patches,
+    predictions,
+    proof,
+    sidebar,
+    summary,
+)
 from views import state as S
+from vizlib import urlstate
 from vizlib.i18n import Translator
 
 # The explore view's tabs: view id (as in the share link) -> (label key, the view's draw function).
@@ -65,16 +79,24 @@ def restore_once() -> None:
     S.init()
     if "url_restored" in st.session_state:
         return
-    shapes = compute.shapes_meta()
-    real = compute.real_config() if st.query_params.get("weights") == S.REAL else None  # read only when asked for
-    st.session_state["url_problems"] = S.restore_from_url(shapes["config"] if shapes else None, real)
+    st.session_state["url_problems"] = apply_link(st.query_params.to_dict())
     st.session_state["url_restored"] = True
-    # The link says the picture was uploaded, and this session holds none: the server restarted or
-    # the session expired (the browser keeps its address), or the link was shared.
+    # The link says the picture was uploaded and this session holds none (a restart, an expiry, a shared link).
     if S.get("source") == "upload" and "last_upload" not in st.session_state:
         sidebar.upload_gone()
-    if S.get("weights") == S.PRETRAINED and "hub" in st.query_params:
+    classes.join_from_link()  # a class's join link: follow its teacher from this run on
+
+
+def apply_link(params: dict[str, str], reset: bool = False) -> list:
+    """A share link's parameters applied (``reset``, a class's: carried choices to their defaults first)."""
+    if reset:
+        S.update({k: v for k, v in S.CHOICES.items() if k in urlstate.CARRIED and k not in classes.PERSONAL})
+    shapes = compute.shapes_meta()
+    real = compute.real_config() if params.get("weights") == S.REAL else None  # read only when asked for
+    problems = S.restore_from_url(shapes["config"] if shapes else None, real, params)
+    if S.get("weights") == S.PRETRAINED and "hub" in params:
         sidebar.load_pretrained()  # a failure shows as the weights error, with random weights meanwhile
+    return problems
 
 
 def run(t: Translator, s: sidebar.Settings) -> compute.Computed:
@@ -95,9 +117,11 @@ def run(t: Translator, s: sidebar.Settings) -> compute.Computed:
 
 def main() -> None:
     restore_once()
+    ended = classes.arrive(lambda params: apply_link(params, reset=True))  # a follower: the class's state
     st.set_page_config(page_title=Translator(S.get("lang"))("app_title"), layout="wide")
     t = sidebar.choose_language()
     mode = sidebar.choose_mode(t)
+    classroom.panel(t)
     st.html(theme.PAGE_CSS)
     screen.measure()  # the main column's width, as the browser reports it: figures lay out for it
     if ui.presenter():
@@ -106,6 +130,7 @@ def main() -> None:
         st.title(t("app_title"))
     else:
         st.html(theme.LESSON_CSS)
+    classroom.banner(t, ended)
     notice = st.empty()  # a share link's notice, filled once the model is known
     if mode != "lesson":
         st.markdown(t("app_intro"))
@@ -128,6 +153,7 @@ def main() -> None:
         explore(t, c)
     downloads.draw(t, c)
     S.write_url()
+    classes.depart()  # a teacher's page publishes its state; a follower's remembers its own
 
 
 main()

@@ -644,7 +644,7 @@ def test_every_sentence_names_the_colours_drawn(at, lang, presenter):
 
 def test_downloads_are_offered(at):
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Stride animation (GIF)", "Figure as HTML (opens offline)",
+    assert labels == ["Figure as HTML (opens offline)", "Stride animation (GIF)",
                       "Tensors (.npy) and config (JSON), zipped", "Weights (.safetensors, config inside)"]  # fmt: skip
     W, H = export.gif_size(81, 81)
     assert any(f"9 frames of {W}×{H} px" in c.value for c in at.caption)

@@ -248,14 +248,16 @@ def query_options(cfg: config.ViTConfig) -> list[str]:
     return [name.lower() for name in cfg.prefix_names()] + ["patch"]
 
 
-def restore_from_url(shapes_config: dict | None, real_config: config.ViTConfig | None = None) -> list[urlstate.Problem]:
+def restore_from_url(shapes_config: dict | None, real_config: config.ViTConfig | None = None,
+                     params: dict[str, str] | None = None) -> list[urlstate.Problem]:  # fmt: skip
     """On a session's first run: the choices a share link carries, applied before any widget exists.
 
     ``shapes_config`` is the shipped shapes checkpoint's config, ``real_config`` the offline real
-    model's at its default size (each None when it is missing).
+    model's at its default size (each None when it is missing). ``params``: parameters as a link
+    carries them from elsewhere (a class's teacher), instead of the address bar's.
     Invalid or unknown parameters are skipped (their defaults stay) and returned for a notice.
     """
-    state, problems = urlstate.parse(st.query_params.to_dict(), tuple(ALL_SAMPLES))
+    state, problems = urlstate.parse(st.query_params.to_dict() if params is None else params, tuple(ALL_SAMPLES))
     if state.get("weights") == SHAPES and shapes_config is None:
         problems.append(urlstate.Problem("weights", SHAPES, "invalid"))
         state.pop("weights")
@@ -288,8 +290,18 @@ def restore_from_url(shapes_config: dict | None, real_config: config.ViTConfig |
     return problems
 
 
+JOIN_PARAM = "_join_param"  # session-state key: {"join": CODE} while the page follows a class (page/classes.py)
+
+
 def write_url() -> None:
     """Put the page's choices in the address bar (only when they changed): the link is always current."""
+    params = {**link_params(), **st.session_state.get(JOIN_PARAM, {})}  # a follower's link keeps its class
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+
+
+def link_params() -> dict[str, str]:
+    """The page's choices as its share link carries them (``urlstate.encode``)."""
     s = st.session_state
     state = {key: s[key] for key in urlstate.CARRIED if key in s and not (key in BRIEF and s[key] == CHOICES[key])}
     if s.get("source") == "upload":
@@ -302,6 +314,4 @@ def write_url() -> None:
         state.pop("lesson_step", None)
     else:
         state.pop("view", None)
-    params = urlstate.encode(state)
-    if params != st.query_params.to_dict():
-        st.query_params.from_dict(params)
+    return urlstate.encode(state)
