@@ -21,7 +21,10 @@ import streamlit as st
 from views import state as S
 from vizlib import classroom
 
-PERSONAL = ("lang", "presenter")  # the student's own: never taken from the teacher
+# The student's own, never taken from the teacher: the language, presenter view, and the figure the
+# HTML download offers (it follows the figures drawn, which a class's step changes by itself).
+PERSONAL = ("lang", "presenter", "dl_figure")  # as choices (session-state keys)
+PERSONAL_PARAMS = ("lang", "presenter", "fig")  # the same, as a link names them
 TEACH = "_class_teach"  # session: {"code", "secret", "version"} of the class this session teaches
 FOLLOW = "_class_follow"  # session: {"code", "following", "version", "baseline"} of the class it follows
 NAME = "_class_me"  # session: this page's follower id (counted, never shown)
@@ -53,7 +56,7 @@ def following() -> dict | None:
 
 def personal(params: dict[str, str]) -> dict[str, str]:
     """The parameters a class moves: all but the student's own."""
-    return {key: value for key, value in params.items() if key not in PERSONAL}
+    return {key: value for key, value in params.items() if key not in PERSONAL_PARAMS}
 
 
 # ---------------------------------------------------------------- the teacher

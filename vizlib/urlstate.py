@@ -163,6 +163,10 @@ COMPOSITE = {"query": ("q_kind", "q_r", "q_c"), "token": ("tok_r", "tok_c")}
 CARRIED = frozenset(k for key, _ in FIELDS.values() for k in COMPOSITE.get(key, (key,)))
 
 
+# Parameters a link may carry that are not choices: a class's join code (page/classes.py reads it).
+READ_ELSEWHERE = frozenset({"join"})
+
+
 def parse(params: Mapping[str, str | list[str]], samples: tuple[str, ...] = ()) -> tuple[dict, list[Problem]]:
     """Query parameters → ``{session-state key: value}`` and the problems with the rest.
 
@@ -173,6 +177,8 @@ def parse(params: Mapping[str, str | list[str]], samples: tuple[str, ...] = ()) 
     state, problems = {}, []
     for name, raw in params.items():
         text = (raw[-1] if isinstance(raw, list) else raw).strip()  # a repeated name: the last one wins
+        if name in READ_ELSEWHERE:
+            continue
         if name not in FIELDS:
             problems.append(Problem(name, text, "unknown"))
             continue
