@@ -43,7 +43,7 @@ proxy-deps:
 
 # N Streamlit replicas on loopback behind HAProxy (deploy/haproxy.cfg) at http://127.0.0.1:8500.
 N ?= 3
-replicas: $(VENV)/.app-installed proxy-deps
+replicas: $(VENV)/.app-installed proxy-deps redis-deps
 	$(BIN)/python -m scripts.replicas $(N)
 
 # Debian's redis-server (7.0) for the class store's tests across replicas; skipped tests say so without it.

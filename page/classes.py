@@ -13,7 +13,9 @@ Not a view: it draws nothing; ``views/classroom.py`` draws the class's panel and
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import uuid
 
 import streamlit as st
@@ -28,6 +30,13 @@ PERSONAL_PARAMS = ("lang", "presenter", "fig")  # the same, as a link names them
 TEACH = "_class_teach"  # session: {"code", "secret", "version"} of the class this session teaches
 FOLLOW = "_class_follow"  # session: {"code", "following", "version", "baseline"} of the class it follows
 NAME = "_class_me"  # session: this page's follower id (counted, never shown)
+TRACE = os.environ.get("VIT_CLASS_TRACE")  # a file for scripts/class_load.py: a line per publish and per step shown
+
+
+def _trace(event: str, **fields) -> None:
+    if TRACE:
+        with open(TRACE, "a") as out:
+            out.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
 
 
 @st.cache_resource(show_spinner=False)
@@ -88,7 +97,10 @@ def publish() -> None:
     if S.get("source") == "upload" and "last_upload" in st.session_state:
         picture = st.session_state["last_upload"][0]
     try:
-        mine["version"] = store().publish(mine["code"], mine["secret"], personal(S.link_params()), picture)
+        version = store().publish(mine["code"], mine["secret"], personal(S.link_params()), picture)
+        if version != mine["version"]:
+            _trace("published", version=version)
+        mine["version"] = version
     except classroom.ClassError as err:
         if err.code in ("class_unknown", "class_not_teacher"):
             del st.session_state[TEACH]
@@ -196,6 +208,8 @@ def remember() -> None:
     """At the end of a following page's run: its parameters, the page's own clamping included."""
     theirs = following()
     if theirs is not None and theirs["following"]:
+        if theirs["baseline"] is None:  # the run that showed a new version of the class ends here
+            _trace("shown", version=theirs["version"], who=me())
         theirs["baseline"] = personal(S.link_params())
 
 

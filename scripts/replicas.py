@@ -4,8 +4,10 @@
 
 Each replica is ``streamlit run app.py`` on 127.0.0.1 (ports first … first + N − 1); HAProxy runs
 ``deploy/haproxy.cfg`` with its server lines rewritten for those N replicas, in the foreground,
-serving http://127.0.0.1:PORT. The failover test (``tests/browser/test_replicas.py``) starts the same
-:class:`Cluster`. Needs Debian's ``haproxy`` (``make proxy-deps``).
+serving http://127.0.0.1:PORT. Where Debian's ``redis-server`` is installed (``make redis-deps``), one
+Redis on loopback holds the classes students follow, so a class spans the replicas (``REDIS_URL``).
+The failover test (``tests/browser/test_replicas.py``) starts the same :class:`Cluster`. Needs
+Debian's ``haproxy`` (``make proxy-deps``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Cluster:
     folder: Path  # the generated config, HAProxy's log and each replica's log
     replicas: dict[str, subprocess.Popen] = field(default_factory=dict)
     haproxy: subprocess.Popen | None = None
+    redis: subprocess.Popen | None = None  # the classes' store, shared by the replicas (None: each its own)
+    redis_url: str | None = None
 
     @classmethod
     def start(cls, n: int, port: int | None = None, first: int | None = None, folder: Path | None = None) -> Cluster:
@@ -88,11 +92,19 @@ class Cluster:
         folder.mkdir(parents=True, exist_ok=True)
         cluster = cls(f"http://127.0.0.1:{port}", ports, folder)
         try:
+            env = dict(os.environ)
+            if shutil.which("redis-server"):  # a class spans the replicas (vizlib/classroom.py's RedisStore)
+                redis_port = free_ports(1)[0]
+                cluster.redis = subprocess.Popen(
+                    ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no"], stdout=open(folder / "redis.log", "w"), stderr=subprocess.STDOUT,
+                )  # fmt: skip
+                cluster.redis_url = env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
             for k, p in enumerate(ports, start=1):
                 cluster.replicas[f"app{k}"] = subprocess.Popen(
                     [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
                      f"--server.port={p}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-                    cwd=ROOT, stdout=open(folder / f"app{k}.log", "w"), stderr=subprocess.STDOUT,
+                    cwd=ROOT, stdout=open(folder / f"app{k}.log", "w"), stderr=subprocess.STDOUT, env=env,
                 )  # fmt: skip
             for p in ports:
                 wait_healthy(f"http://127.0.0.1:{p}")
@@ -117,10 +129,10 @@ class Cluster:
         return (self.folder / "haproxy.log").read_text(errors="replace")
 
     def close(self) -> None:
-        for process in [self.haproxy, *self.replicas.values()]:
+        for process in [self.haproxy, *self.replicas.values(), self.redis]:
             if process is not None and process.poll() is None:
                 process.terminate()
-        for process in [self.haproxy, *self.replicas.values()]:
+        for process in [self.haproxy, *self.replicas.values(), self.redis]:
             if process is not None:
                 try:
                     process.wait(timeout=20)

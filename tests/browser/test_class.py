@@ -4,10 +4,11 @@ server; the student's page moves by its own timer, not by a reload."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, wait_for_app
+from tests.browser.conftest import ARTIFACTS, _missing, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -41,3 +42,37 @@ def test_a_students_page_moves_with_the_teachers_by_its_timer(browser, app_url):
     finally:
         teacher_ctx.close()
         student_ctx.close()
+
+
+def test_a_student_on_another_replica_follows_through_redis(browser):
+    """Two replicas sharing one Redis (``scripts.replicas.Cluster``): the teacher's page on replica 1,
+    the student's on replica 2, each opened at its replica's own port so that they cannot share one."""
+    if reason := _missing():
+        pytest.skip(reason)
+    for tool, make in (("haproxy", "proxy-deps"), ("redis-server", "redis-deps")):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (make {make})")
+    from scripts.replicas import Cluster
+
+    cluster = Cluster.start(2, folder=ARTIFACTS / "class-replicas")
+    teacher_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    student_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        assert cluster.redis_url
+        first, second = (f"http://127.0.0.1:{port}" for port in cluster.ports)
+        teacher = teacher_ctx.new_page()
+        teacher.goto(f"{first}/?mode=lesson&step=3")
+        wait_for_app(teacher)
+        teacher.get_by_role("button", name="Start a class").click()
+        teacher.get_by_text("Class code:", exact=False).first.wait_for(timeout=30_000)
+        code = re.search(r"Class code: ([A-Z0-9]{6})", teacher.locator('[data-testid="stSidebar"]').inner_text())[1]
+        student = student_ctx.new_page()
+        student.goto(f"{second}/?join={code}")
+        student.get_by_text("Step 3 of 7", exact=False).first.wait_for(timeout=60_000)
+        teacher.get_by_role("button", name="Next ▶").click()
+        student.get_by_text("Step 4 of 7", exact=False).first.wait_for(timeout=30_000)
+        teacher.get_by_text("1 page(s) following", exact=False).first.wait_for(timeout=20_000)
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()
+        cluster.close()
