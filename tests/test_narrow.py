@@ -219,3 +219,28 @@ def test_every_touch_text_says_tap_where_its_pointer_text_says_click():
             assert fields(table[key][lang]) == fields(base[lang]), key
             assert click in base[lang].lower() and tap in table[key][lang].lower(), (key, lang)
             assert click not in table[key][lang].lower(), (key, lang)
+
+
+def test_a_selectbox_label_handed_back_is_not_taken_as_a_choice():
+    """Streamlit's selectbox deserialises a shown label that is no longer an option's to the label
+    itself (its options changed under it): the write-back of ``state.bind(..., options=...)`` keeps
+    the choice; an option is taken."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from views import state as S
+
+        S.init()
+        options = ["patch_grid", "overview"]
+        for handed_back in st.session_state.pop("handed_back", []):  # what the frontend sent, as its callback runs
+            write_back = S.bind("dl_figure", options=options)["on_change"]  # the widget drawn, then changed:
+            st.session_state[S.widget_key("dl_figure")] = handed_back
+            write_back("dl_figure", None, (), options)
+            st.session_state.setdefault("after", []).append(st.session_state["dl_figure"])
+
+    at = AppTest.from_function(script).run()
+    at.session_state["handed_back"] = ["the label shown", "overview", "パッチの格子"]
+    at.run()
+    assert at.session_state["after"] == [None, "overview", "overview"]

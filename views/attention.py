@@ -74,7 +74,7 @@ def block_and_head(t: Translator, c: Computed, side_by_side: bool = False) -> tu
     st.session_state[slider["key"]] = min(S.get("layer") or depth, depth)
     block_col.slider(t("layer"), 1, max(depth, 2), disabled=depth == 1, **slider)
     heads = [*range(nh), "mean"]
-    head_col.selectbox(t("head"), heads, format_func=partial(head_name, t), **S.bind("head"))
+    head_col.selectbox(t("head"), heads, format_func=partial(head_name, t), **S.bind("head", options=heads))
     return min(int(S.get("layer") or depth), depth), S.get("head")
 
 
@@ -217,6 +217,7 @@ def rollout(t: Translator, c: Computed, query: int, patch, alpha: float, compact
 def rollout_controls(t: Translator, side_by_side: bool = False) -> None:
     """Rollout's head fusion and discard ratio, side by side or one under the other."""
     fusion_col, discard_col = st.columns(2) if side_by_side else (st, st)
-    fusion_col.selectbox(t("fusion"), ["mean", "max", "min"], format_func=lambda f: t(f"fusion_{f}"),
-                         **S.bind("fusion"))  # fmt: skip
+    fusions = ["mean", "max", "min"]
+    fusion_col.selectbox(t("fusion"), fusions, format_func=lambda f: t(f"fusion_{f}"),
+                         **S.bind("fusion", options=fusions))  # fmt: skip
     discard_col.slider(t("discard"), 0.0, 0.95, step=0.05, help=t("discard_help"), **S.bind("discard"))

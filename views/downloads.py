@@ -36,7 +36,7 @@ def draw(t: Translator, c: Computed) -> None:
         keys = [key for key in figures if f"fig_{key}" in t.table]
         if keys:
             key = S.get("dl_figure") if S.get("dl_figure") in keys else keys[0]  # the choice stays until picked
-            menu = S.bind("dl_figure")
+            menu = S.bind("dl_figure", options=keys)
             st.session_state[menu["key"]] = key
             html.selectbox(t("dl_figure"), keys, format_func=lambda k: t(f"fig_{k}"), **menu)
             html.download_button(t("dl_html"), lambda: figure_file(figures, key), f"{key}.html",

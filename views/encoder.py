@@ -125,7 +125,8 @@ def draw(t: Translator, c: Computed) -> None:
             return
     if S.get("gae_class") not in top:
         S.put("gae_class", top[0])
-    st.selectbox(t("enc_gae_class"), top, format_func=lambda k: names[top.index(k)], **S.bind("gae_class"))
+    st.selectbox(t("enc_gae_class"), top, format_func=lambda k: names[top.index(k)],
+                 **S.bind("gae_class", options=top))  # fmt: skip
     target = int(S.get("gae_class"))
     relevance = compute.gae(c, target).numpy()  # (Gh, Gw)
     roll = analysis.rollout_map(compute.rollout(c, "mean", 0.0), 0, cfg.grid).numpy()  # (Gh, Gw)

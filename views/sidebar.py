@@ -172,7 +172,7 @@ def choose_weights(t: Translator) -> str:
         classes = ", ".join(t(f"class_{c}") for c in meta["classes"])
         help_text = t("weights_help", n=len(meta["classes"]), classes=classes)
     st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), help=help_text,
-                         **S.bind("weights", apply_weights))  # fmt: skip
+                         **S.bind("weights", apply_weights, options=options))  # fmt: skip
     kind = S.get("weights")
     if kind in (RANDOM, REAL):
         if kind == REAL:
@@ -240,7 +240,7 @@ def choose_hub_model(t: Translator, rules: serving.Policy) -> None:
     st.session_state["hub_pick"] = hub_pick(choices)
     mb = f"{rules.max_bytes / 1e6:,.0f}"
     st.sidebar.selectbox(t("hub_pick"), choices, format_func=lambda c: hub_label(t, c), help=t("hub_pick_help", mb=mb),
-                         **S.bind("hub_pick", pick_hub))  # fmt: skip
+                         **S.bind("hub_pick", pick_hub, options=choices))  # fmt: skip
     pick = st.session_state["hub_pick"]
     if pick == serving.OTHER:
         st.sidebar.text_input(t("hub_id"), help=t("hub_id_help", mb=mb), **S.bind("hub_id"))
@@ -364,16 +364,16 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
         S.update({**S.config_numbers(cfg), "img_h": requested[0], "img_w": requested[1]})  # the model that runs
     else:
         st.sidebar.selectbox(t("preset"), [*PRESETS, CUSTOM], format_func=lambda p: t(f"preset_{p}"),
-                             **S.bind("preset", apply_preset))  # fmt: skip
+                             **S.bind("preset", apply_preset, options=[*PRESETS, CUSTOM]))  # fmt: skip
     number_inputs(t, fixed, sized)
     if fixed:
         st.sidebar.caption(t("fixed_by_weights_size") if sized else t("fixed_by_weights"))
     ui.number_input(st.sidebar, t("seed"), "seed", *S.NUMBER_RANGES["seed"], help=t("seed_help"), disabled=fixed)
     ui.refused(t, {"seed": t("seed")}, st.sidebar)
     st.sidebar.selectbox(t("fit_policy"), list(image.FIT_POLICIES), format_func=lambda p: t(f"fit_{p}"),
-                         help=t("fit_policy_help"), **S.bind("fit_policy"))  # fmt: skip
+                         help=t("fit_policy_help"), **S.bind("fit_policy", options=image.FIT_POLICIES))  # fmt: skip
     st.sidebar.selectbox(t("snap_policy"), list(image.SNAP_POLICIES), format_func=lambda p: t(f"snap_{p}"),
-                         help=t("snap_help"), **S.bind("snap"))  # fmt: skip
+                         help=t("snap_help"), **S.bind("snap", options=image.SNAP_POLICIES))  # fmt: skip
     devices = device.available_devices()
     if S.get("device") not in devices:
         S.put("device", devices[0])
@@ -461,7 +461,7 @@ def choose_image(t: Translator) -> tuple[bytes, str]:
     if S.get("sample") not in S.ALL_SAMPLES:
         S.put("sample", S.DEFAULT_SAMPLE)
     st.sidebar.selectbox(t("sample_photo"), list(S.ALL_SAMPLES), format_func=lambda s: sample_label(t, s),
-                         **S.bind("sample"))  # fmt: skip
+                         **S.bind("sample", options=S.ALL_SAMPLES))  # fmt: skip
     return S.ALL_SAMPLES[S.get("sample")].read_bytes(), S.get("sample")
 
 

@@ -116,22 +116,30 @@ def update(values: dict) -> None:
         put(name, value)
 
 
-def _write_back(name: str, then: Callable[..., None] | None, args: tuple) -> None:
-    st.session_state[name] = st.session_state[widget_key(name)]
+def _write_back(name: str, then: Callable[..., None] | None, args: tuple, options=None) -> None:
+    value = st.session_state[widget_key(name)]
+    if options is not None and value not in options:
+        # Streamlit's selectbox hands back its shown label when that label is no longer an option's
+        # (its options changed under it: the figures the download offers, a language switch): the
+        # choice stays, and so does the widget.
+        st.session_state[widget_key(name)] = st.session_state[name]
+        return
+    st.session_state[name] = value
     if then is not None:
         then(*args)
     write_url()  # also for a widget inside a fragment: its rerun may not reach a write_url of its own
 
 
-def bind(name: str, then: Callable[..., None] | None = None, args: tuple = ()) -> dict:
+def bind(name: str, then: Callable[..., None] | None = None, args: tuple = (), options=None) -> dict:
     """Keyword arguments for a widget that shows choice ``name`` and writes it back when changed.
 
     The widget's own key is set to the choice just before it is drawn, so a widget that was not
     drawn for a while (another view was open) comes back showing the choice, not its default.
-    ``then(*args)`` runs after the write-back (a callback of the widget's own).
+    ``then(*args)`` runs after the write-back (a callback of the widget's own). ``options`` (a
+    selectbox's): a value that is none of them is not taken.
     """
     st.session_state[widget_key(name)] = st.session_state[name]
-    return dict(key=widget_key(name), on_change=_write_back, args=(name, then, args))
+    return dict(key=widget_key(name), on_change=_write_back, args=(name, then, args, options))
 
 
 def bind_number(name: str, lo: int, hi: int, check: Callable[[str, int], Exception | None] | None = None,
