@@ -33,6 +33,14 @@ WIDER_THAN_SCREEN = "() => document.documentElement.scrollWidth - window.innerWi
 STEP_LABEL = "() => document.querySelector('.slider-container text')?.textContent || ''"  # its current value
 
 
+def probe_answered(page) -> None:
+    """On a phone opened with a desktop User-Agent the page reruns once the browser says how wide it
+    is: wait for that answer and the rerun, or an element found before it may be replaced under us."""
+    page.wait_for_function("() => window.__vitSent !== undefined", timeout=30_000)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+
+
 def open_context(browser, screen: str):
     viewport, touch = SCREENS[screen]
     return browser.new_context(viewport=viewport, has_touch=touch, is_mobile=touch)
@@ -91,6 +99,7 @@ def test_one_tap_chooses_the_query(browser, app_url):
         page = context.new_page()
         page.goto(f"{app_url}/?view=attention")
         wait_for_app(page)
+        probe_answered(page)
         page.get_by_text("Showing where CLS looks", exact=False).first.wait_for()
         picker = page.locator(".st-key-query_picker .nsewdrag").first
         picker.scroll_into_view_if_needed()
@@ -107,6 +116,7 @@ def test_play_pause_and_the_frame_slider_answer_a_finger(browser, app_url):
         page = context.new_page()
         page.goto(f"{app_url}/?mode=lesson&step=3")
         wait_for_app(page)
+        probe_answered(page)
         buttons = page.locator(".st-key-stride_animation .updatemenu-button")
         buttons.first.scroll_into_view_if_needed()
         assert buttons.count() == 3
