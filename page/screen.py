@@ -26,12 +26,14 @@ export default function ({ data, setStateValue }) {
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   if (!main) return;
   if (window.__vitLayout === undefined) window.__vitLayout = JSON.stringify(data.layout);
+  window.__vitServer = JSON.stringify(data.layout);  // what this run was drawn for (tests wait on it)
   const report = () => {
     const cs = getComputedStyle(main);
     const width = main.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
     if (width <= 0) return;
     const layout = { narrow: width < data.narrow_px, touch: matchMedia('(pointer: coarse)').matches };
     const said = JSON.stringify(layout);
+    window.__vitMeasured = true;
     // Sent when it changes; sent again where the server still believes otherwise (a server restarted
     // under an open page), at most every 5 s, so that nothing here can make reruns run in a loop.
     const stale = said !== JSON.stringify(data.layout) && Date.now() - (window.__vitSent || 0) > 5000;

@@ -11,6 +11,16 @@ import pytest
 from tests.browser.conftest import ARTIFACTS, _missing, wait_for_app
 
 pytestmark = pytest.mark.browser
+CODE = re.compile(r"Class code: ([A-Z0-9]{6})")
+
+
+def start_class(teacher, address: str) -> str:
+    """Open ``address`` in the teacher's page, press Start a class and read the code the sidebar shows."""
+    teacher.goto(address)
+    wait_for_app(teacher)
+    teacher.get_by_role("button", name="Start a class").click()
+    teacher.get_by_text("Class code:", exact=False).first.wait_for(timeout=30_000)
+    return CODE.search(teacher.locator('[data-testid="stSidebar"]').inner_text())[1]
 
 
 def test_a_students_page_moves_with_the_teachers_by_its_timer(browser, app_url):
@@ -18,11 +28,7 @@ def test_a_students_page_moves_with_the_teachers_by_its_timer(browser, app_url):
     student_ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     try:
         teacher = teacher_ctx.new_page()
-        teacher.goto(f"{app_url}/?mode=lesson&step=1")
-        wait_for_app(teacher)
-        teacher.get_by_role("button", name="Start a class").click()
-        teacher.get_by_text("Class code:", exact=False).first.wait_for(timeout=30_000)
-        code = re.search(r"Class code: ([A-Z0-9]{6})", teacher.locator('[data-testid="stSidebar"]').inner_text())[1]
+        code = start_class(teacher, f"{app_url}/?mode=lesson&step=1")
         assert teacher.locator('[data-testid="stSidebar"] img').count() >= 1  # the QR code
 
         student = student_ctx.new_page()
@@ -61,11 +67,7 @@ def test_a_student_on_another_replica_follows_through_redis(browser):
         assert cluster.redis_url
         first, second = (f"http://127.0.0.1:{port}" for port in cluster.ports)
         teacher = teacher_ctx.new_page()
-        teacher.goto(f"{first}/?mode=lesson&step=3")
-        wait_for_app(teacher)
-        teacher.get_by_role("button", name="Start a class").click()
-        teacher.get_by_text("Class code:", exact=False).first.wait_for(timeout=30_000)
-        code = re.search(r"Class code: ([A-Z0-9]{6})", teacher.locator('[data-testid="stSidebar"]').inner_text())[1]
+        code = start_class(teacher, f"{first}/?mode=lesson&step=3")
         student = student_ctx.new_page()
         student.goto(f"{second}/?join={code}")
         student.get_by_text("Step 3 of 7", exact=False).first.wait_for(timeout=60_000)

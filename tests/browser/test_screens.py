@@ -10,6 +10,8 @@ The first screen of each page goes to ``test-artifacts/screens/{screen}-{lang}-{
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, wait_for_app
@@ -33,17 +35,35 @@ WIDER_THAN_SCREEN = "() => document.documentElement.scrollWidth - window.innerWi
 STEP_LABEL = "() => document.querySelector('.slider-container text')?.textContent || ''"  # its current value
 
 
+DRAWN_FOR_THIS_SCREEN = "() => window.__vitMeasured === true && window.__vitServer === window.__vitLayout"
+
+
 def probe_answered(page) -> None:
-    """On a phone opened with a desktop User-Agent the page reruns once the browser says how wide it
-    is: wait for that answer and the rerun, or an element found before it may be replaced under us."""
-    page.wait_for_function("() => window.__vitSent !== undefined", timeout=30_000)
-    page.wait_for_timeout(500)
-    wait_for_app(page)
+    """On a phone or a tablet opened with a desktop User-Agent the page reruns once the browser says how
+    wide it is and that it is touched: wait until the run on screen was drawn for what the browser
+    measured, or an element found before that rerun may be replaced under us (or a wide layout checked
+    on a phone)."""
+    page.wait_for_function(DRAWN_FOR_THIS_SCREEN, timeout=30_000)
+    settle(page)
 
 
 def open_context(browser, screen: str):
     viewport, touch = SCREENS[screen]
     return browser.new_context(viewport=viewport, has_touch=touch, is_mobile=touch)
+
+
+@contextmanager
+def on_a_phone(browser, address: str):
+    """A touched phone's page at ``address``, drawn for the phone (after the probe's rerun)."""
+    context = open_context(browser, "phone")
+    try:
+        page = context.new_page()
+        page.goto(address)
+        wait_for_app(page)
+        probe_answered(page)
+        yield page
+    finally:
+        context.close()
 
 
 def settle(page, timeout: float = 90_000) -> None:
@@ -77,7 +97,7 @@ def test_every_page_reads_whole_on_every_screen(browser, app_url, screen, lang):
         for where in PAGES:
             page.goto(f"{app_url}/?lang={lang}&{where}")
             page.wait_for_timeout(500)
-            settle(page)
+            probe_answered(page)
             if where == "view=attention":
                 open_everything(page)
             found = page.evaluate(OVERLAPS) + page.evaluate(CLIPPED) + page.evaluate(BOXED_LABELS)
@@ -94,29 +114,17 @@ def test_every_page_reads_whole_on_every_screen(browser, app_url, screen, lang):
 
 
 def test_one_tap_chooses_the_query(browser, app_url):
-    context = open_context(browser, "phone")
-    try:
-        page = context.new_page()
-        page.goto(f"{app_url}/?view=attention")
-        wait_for_app(page)
-        probe_answered(page)
+    with on_a_phone(browser, f"{app_url}/?view=attention") as page:
         page.get_by_text("Showing where CLS looks", exact=False).first.wait_for()
         picker = page.locator(".st-key-query_picker .nsewdrag").first
         picker.scroll_into_view_if_needed()
         box = picker.bounding_box()
         page.touchscreen.tap(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.85)  # the last patch
         page.get_by_text("Showing where patch (2, 2)", exact=False).first.wait_for(timeout=30_000)
-    finally:
-        context.close()
 
 
 def test_play_pause_and_the_frame_slider_answer_a_finger(browser, app_url):
-    context = open_context(browser, "phone")
-    try:
-        page = context.new_page()
-        page.goto(f"{app_url}/?mode=lesson&step=3")
-        wait_for_app(page)
-        probe_answered(page)
+    with on_a_phone(browser, f"{app_url}/?mode=lesson&step=3") as page:
         buttons = page.locator(".st-key-stride_animation .updatemenu-button")
         buttons.first.scroll_into_view_if_needed()
         assert buttons.count() == 3
@@ -135,8 +143,6 @@ def test_play_pause_and_the_frame_slider_answer_a_finger(browser, app_url):
         box = rail.bounding_box()
         page.touchscreen.tap(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)  # the rail's right end
         page.wait_for_function(f"() => ({STEP_LABEL})().startsWith('window 9 /')", timeout=10_000)
-    finally:
-        context.close()
 
 
 def test_the_layout_follows_the_width_the_browser_reports(browser, app_url):
