@@ -6,6 +6,7 @@ rerun is a plain ``run()`` here (AppTest runs no timers)."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from page import classes
@@ -78,3 +79,31 @@ def test_a_class_carries_the_teachers_uploaded_picture():
     student = page(join=code)
     assert student.session_state["source"] == "upload"
     assert student.session_state["last_upload"][0] == picture
+
+
+def test_a_class_carries_a_hub_model_the_server_holds(tmp_path, monkeypatch):
+    """The teacher loads a DINOv2 with registers from the server's hub cache and picks a register as
+    the query: the student's page loads the same model from that cache and shows the same query."""
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    pytest.importorskip("transformers")
+    from tests.test_families import FAMILIES, fill_cache
+    from tests.test_families_app import DINO_REG, load, query_widget
+
+    for seed, repo_id in enumerate(FAMILIES):
+        fill_cache(tmp_path, repo_id, seed)
+    teacher = page()
+    teacher.button(key="class_start").click().run()
+    code = teacher.session_state[classes.TEACH]["code"]
+    load(teacher, DINO_REG, tmp_path, monkeypatch)
+    teacher.radio(key="w_mode").set_value("explore").run()
+    teacher.session_state["view"] = "attention"
+    teacher.run()
+    query_widget(teacher).set_value("reg2").run()
+    assert classes.store().state(code).params["hub"] == DINO_REG
+
+    student = page(join=code)
+    assert not student.exception and not student.error, [e.value for e in student.error]
+    assert student.session_state["weights"] == "pretrained" and student.session_state["hub_id"] == DINO_REG
+    assert student.session_state["q_kind"] == "reg2" and student.session_state["view"] == "attention"
+    assert any("REG2" in m.value for m in student.markdown)  # the map's sentence names the register
+    assert student.session_state["pretrained"] == teacher.session_state["pretrained"] == f"hf:{DINO_REG}"  # loaded
