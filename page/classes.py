@@ -21,12 +21,12 @@ import uuid
 import streamlit as st
 
 from views import state as S
-from vizlib import classroom
+from vizlib import classroom, urlstate
 
 # The student's own, never taken from the teacher: the language, presenter view, and the figure the
 # HTML download offers (it follows the figures drawn, which a class's step changes by itself).
-PERSONAL = ("lang", "presenter", "dl_figure")  # as choices (session-state keys)
-PERSONAL_PARAMS = ("lang", "presenter", "fig")  # the same, as a link names them
+PERSONAL_PARAMS = ("lang", "presenter", "fig")  # as a link names them
+PERSONAL = tuple(urlstate.FIELDS[name][0] for name in PERSONAL_PARAMS)  # the same choices' session-state keys
 TEACH = "_class_teach"  # session: {"code", "secret", "version"} of the class this session teaches
 FOLLOW = "_class_follow"  # session: {"code", "following", "version", "baseline"} of the class it follows
 NAME = "_class_me"  # session: this page's follower id (counted, never shown)
