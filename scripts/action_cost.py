@@ -30,31 +30,26 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.load_test import ARGS, CHROMIUM, start_server
+from scripts.harness import (
+    ARGS,
+    CHROMIUM,
+    FRAME_JS,
+    IDLE_JS,
+    STATUS,
+    TIMEOUT_MS,
+    TRIVIAL_PAGE,
+    Wire,
+    cpu_seconds,
+    start_server,
+    wait_content,
+)
 
-STATUS = '[data-testid="stStatusWidget"]'
 APPEAR_S = 2.5  # how long an action may take to start a run
 SETTLE_MS = 300
-TIMEOUT_MS = 180_000  # any one wait for the page (a first load can take 30 s here, a cold preset longer)
 FIND_MS = 45_000  # finding a control: the page is idle by then, so a missing one fails in this time
-TRIVIAL_PAGE = """\
-import numpy as np
-import plotly.graph_objects as go
-import streamlit as st
-
-value = st.slider("Value", 0, 100, 50)
-st.plotly_chart(go.Figure(go.Heatmap(z=np.array([[0, value], [value, 100]]))))
-"""
 
 
 # --- the servers --------------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (all its threads), fields 14 and 15 of /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()  # fields from the 3rd on; the name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def labels(repo: Path) -> dict[str, str]:
@@ -64,46 +59,6 @@ def labels(repo: Path) -> dict[str, str]:
 
 
 # --- what the page receives ---------------------------------------------------------------------------
-
-
-class Wire:
-    """Counts the bytes, and the script runs started and finished, that the page receives over its websocket(s).
-
-    Streamlit sends ``new_session`` when a run starts and ``script_finished`` when it ends. (The status
-    widget is no reliable sign of a run in Streamlit 1.67: it shows only after 500 ms without a re-render,
-    and a run that streams its elements for seconds, such as P 27 → 9 here, may never show it.)
-    """
-
-    def __init__(self) -> None:
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        self._msg = ForwardMsg
-        self.bytes = 0
-        self.started = 0
-        self.finished = 0
-
-    def attach(self, page) -> None:
-        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
-
-    def mark(self) -> tuple[int, int, int]:
-        return self.bytes, self.started, self.finished
-
-    def _frame(self, payload) -> None:
-        data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
-        self.bytes += len(data)
-        try:
-            kind = self._msg.FromString(data).WhichOneof("type")
-        except Exception:  # not a ForwardMsg: counted as bytes only
-            return
-        if kind == "new_session":
-            self.started += 1
-        elif kind == "script_finished":
-            self.finished += 1
-
-
-IDLE_JS = f"""() => !document.querySelector('{STATUS}')
-    && !document.querySelector('[data-stale="true"]')"""
-FRAME_JS = "() => new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)))"
 
 
 async def wait_idle(page, wire: Wire, mark: tuple[int, int, int], timeout: float = TIMEOUT_MS) -> float | None:
@@ -129,12 +84,6 @@ async def wait_idle(page, wire: Wire, mark: tuple[int, int, int], timeout: float
         await page.wait_for_timeout(SETTLE_MS)
         if wire.started == started and await page.evaluate(IDLE_JS):
             return idle_at
-
-
-async def wait_content(page, timeout: float = TIMEOUT_MS) -> None:
-    """A page that has drawn nothing yet has no status widget either: first wait for a chart to exist."""
-    await page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    await page.wait_for_selector(".js-plotly-plot", state="attached", timeout=timeout)
 
 
 # --- measuring ----------------------------------------------------------------------------------------
@@ -402,8 +351,12 @@ PHONE_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebK
 SCREENS = {
     "laptop": {"viewport": {"width": 1400, "height": 1000}},
     "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
-    "phone saying Mobile": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True,
-                            "user_agent": PHONE_AGENT},
+    "phone saying Mobile": {
+        "viewport": {"width": 390, "height": 844},
+        "has_touch": True,
+        "is_mobile": True,
+        "user_agent": PHONE_AGENT,
+    },
 }
 
 

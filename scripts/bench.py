@@ -151,7 +151,8 @@ def app_rerun_times() -> None:
 
 def browser_times() -> None:
     """Upload → first chart in a real browser (one session, then 8 at once), where Chromium is installed."""
-    from scripts.load_test import CHROMIUM, load_test
+    from scripts.harness import CHROMIUM
+    from scripts.load_test import load_test
 
     if not Path(CHROMIUM).exists():
         print(f"\n(browser timings skipped: no Chromium at {CHROMIUM})")
@@ -169,7 +170,7 @@ def action_costs() -> None:
     import tempfile
 
     from scripts.action_cost import measure_all, report
-    from scripts.load_test import CHROMIUM
+    from scripts.harness import CHROMIUM
 
     if not Path(CHROMIUM).exists():
         print(f"\n(action costs skipped: no Chromium at {CHROMIUM})")

@@ -25,8 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.action_cost import TRIVIAL_PAGE, cpu_seconds
-from scripts.load_test import ARGS, CHROMIUM, start_server
+from scripts.harness import ARGS, CHROMIUM, TRIVIAL_PAGE, cpu_seconds, start_server
 
 
 def read_trace(path: Path) -> list[dict]:

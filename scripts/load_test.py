@@ -22,63 +22,27 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+from scripts.harness import (
+    ARGS,
+    CHROMIUM,
+    FRAME_JS,
+    IDLE_JS,
+    ROOT,
+    Wire,
+    cpu_seconds,
+    peak_rss_mib,
+    start_server,
+    wait_content,
+)
+
 CHANGES = [("Patch size P", 9, "9×9 grid"), ("Dim D", 64, "(64, 9, 9)"), ("Patch size P", 27, "3×3 grid"),
            ("Dim D", 96, "(96, 3, 3)")]  # fmt: skip
-
-
-def start_server(app: Path | None = None, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run` headless on a free loopback port: this checkout's app.py, or ``app`` (any
-    script; cwd = its folder, so another checkout's app runs with its own assets and config)."""
-    app = (app or ROOT / "app.py").resolve()
-    if log_path is None and (ROOT / "test-artifacts").is_dir():
-        log_path = ROOT / "test-artifacts" / "load-server.log"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "streamlit", "run", app.name, "--server.headless=true", f"--server.port={port}",
-           "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
-           "--server.runOnSave=false"]  # fmt: skip
-    log = open(log_path, "w") if log_path else subprocess.DEVNULL  # the server outlives this call
-    server = subprocess.Popen(cmd, cwd=app.parent, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(480):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            return server, url
-        except OSError:
-            if server.poll() is not None:
-                break
-            time.sleep(0.25)
-    server.kill()
-    raise RuntimeError(f"streamlit did not start for {app}" + (f"; see {log_path}" if log_path else ""))
-
-
-def peak_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used (its share of the cores the browsers also use)."""
-    import os
-
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def picture(seed: int) -> bytes:
@@ -225,7 +189,6 @@ CHARTS_DRAWN_JS = """() => { const plots = document.querySelectorAll('.js-plotly
 async def step_drawn(page, wire, mark: tuple[int, int, int], header: str, timeout: float) -> None:
     """Until the lesson shows ``header``, every run since ``mark`` has finished, nothing is stale or
     running and every chart on the page is drawn."""
-    from scripts.action_cost import FRAME_JS, IDLE_JS
 
     deadline = time.perf_counter() + timeout / 1000
     await page.get_by_text(header).first.wait_for(timeout=timeout)  # shown only once the new run started
@@ -245,7 +208,6 @@ async def lockstep_session(browser, url: str, k: int, shared: dict, timeout: flo
     Opening and switching are not measured and may take twice ``timeout``: thirty first loads of the full
     page on two cores (server and browsers) take minutes.
     """
-    from scripts.action_cost import Wire, wait_content
 
     en, barrier, rounds = shared["en"], shared["barrier"], shared["rounds"]
     header = en["lesson_header"].split("{title}")[0]  # "Step {k} of {n}: "

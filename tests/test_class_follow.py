@@ -84,7 +84,7 @@ def test_a_class_carries_the_teachers_uploaded_picture():
 def test_a_class_carries_a_hub_model_the_server_holds(tmp_path, monkeypatch):
     """The teacher loads a DINOv2 with registers from the server's hub cache and picks a register as
     the query: the student's page loads the same model from that cache and shows the same query."""
-    huggingface_hub = pytest.importorskip("huggingface_hub")
+    pytest.importorskip("huggingface_hub")
     pytest.importorskip("transformers")
     from tests.test_families import FAMILIES, fill_cache
     from tests.test_families_app import DINO_REG, load, query_widget
