@@ -219,7 +219,7 @@ def attention_paths(repeats: int) -> None:
         cfg = ViTConfig(**kwargs, layer_norm_eps=1e-12)
         hf_cfg = transformers.ViTConfig(
             image_size=list(cfg.img_size), patch_size=cfg.patch_size, hidden_size=cfg.embed_dim,
-            num_hidden_layers=cfg.depth, num_attention_heads=cfg.num_heads, intermediate_size=cfg.mlp_hidden,
+            num_hidden_layers=cfg.depth, num_attention_heads=cfg.num_heads, intermediate_size=cfg.mlp_dim,
             num_labels=cfg.num_classes,
         )  # fmt: skip
         with tempfile.TemporaryDirectory() as folder:

@@ -14,7 +14,7 @@ BASE = dict(img_size=(224, 224), patch_size=16, embed_dim=384, depth=12, num_hea
 
 def test_grid_and_derived_sizes():
     cfg = ViTConfig(**{**BASE, "img_size": (224, 160)})
-    assert cfg.grid == (14, 10) and cfg.num_patches == 140 and cfg.head_dim == 64 and cfg.mlp_hidden == 1536
+    assert cfg.grid == (14, 10) and cfg.num_patches == 140 and cfg.head_dim == 64 and cfg.mlp_dim == 1536
     assert ViTConfig(img_size=(81, 81), patch_size=27, embed_dim=128, depth=1, num_heads=4).grid == (3, 3)
 
 
@@ -76,8 +76,8 @@ def test_every_mlp_width_round_trips_exactly():
     for D in (8, 56, 64, 384):
         for width in range(1, 6 * D + 1):
             cfg = ViTConfig(img_size=(16, 16), patch_size=8, embed_dim=D, depth=1, num_heads=1, mlp_dim=width)
-            assert cfg.mlp_hidden == width, (D, width)
+            assert cfg.mlp_dim == width, (D, width)
             again = ViTConfig(**cfg.__dict__)  # as the page rebuilds a checkpoint's config at another P
-            assert again.mlp_hidden == width and again == cfg, (D, width)
+            assert again.mlp_dim == width and again == cfg, (D, width)
     ratio = ViTConfig(img_size=(16, 16), patch_size=8, embed_dim=384, depth=1, num_heads=1, mlp_ratio=4.0)
-    assert ratio.mlp_hidden == 1536 and ratio == ViTConfig(**{**ratio.__dict__, "mlp_ratio": 1.0})  # the width wins
+    assert ratio.mlp_dim == 1536 and ratio == ViTConfig(**{**ratio.__dict__, "mlp_ratio": 1.0})  # the width wins

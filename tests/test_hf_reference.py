@@ -36,7 +36,7 @@ def hf_config(cfg: ViTConfig, **extra):
         hidden_size=cfg.embed_dim,
         num_hidden_layers=cfg.depth,
         num_attention_heads=cfg.num_heads,
-        intermediate_size=cfg.mlp_hidden,
+        intermediate_size=cfg.mlp_dim,
         layer_norm_eps=1e-6,
         hidden_act="gelu",
         num_labels=max(cfg.num_classes, 1),

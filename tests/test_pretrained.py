@@ -182,7 +182,7 @@ def test_an_mlp_width_that_is_no_round_ratio_loads_exactly(tmp_path, hidden, int
     reference.save_pretrained(tmp_path)
     reference = transformers.ViTModel.from_pretrained(tmp_path, attn_implementation="eager").eval()
     loaded = load_folder(tmp_path)
-    assert loaded.model.cfg.mlp_hidden == intermediate
+    assert loaded.model.cfg.mlp_dim == intermediate
     assert loaded.model.blocks[0].mlp.fc1.out_features == intermediate
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():

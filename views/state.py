@@ -42,7 +42,6 @@ NUMBER_KEYS = {
     "img_h": ("img_size", 0), "img_w": ("img_size", 1), "patch_size": ("patch_size", None),
     "embed_dim": ("embed_dim", None), "depth": ("depth", None), "num_heads": ("num_heads", None),
 }  # fmt: skip
-VIEWS = urlstate.VIEWS  # the explore tabs, in order
 
 
 def preset_numbers(name: str) -> dict[str, int]:

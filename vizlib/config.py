@@ -180,11 +180,6 @@ class ViTConfig:
         """hs = D / nh, the width of one attention head."""
         return self.embed_dim // self.num_heads
 
-    @property
-    def mlp_hidden(self) -> int:
-        """Hidden width of each block's MLP (``mlp_dim``)."""
-        return self.mlp_dim
-
 
 def _smallest_patch(H: int, W: int) -> int:
     """Smallest P whose (H // P)·(W // P) grid stays within MAX_TOKENS."""
@@ -196,7 +191,7 @@ def count_parameters(cfg: ViTConfig) -> int:
     D, C, P = cfg.embed_dim, cfg.in_chans, cfg.patch_size
     embed = D * C * P * P + D + cfg.num_prefix_tokens * D + cfg.embed_len * D  # conv, prefix tokens, position
     attn = (D * 3 * D + 3 * D) + (D * D + D)  # qkv, proj
-    mlp = (D * cfg.mlp_hidden + cfg.mlp_hidden) + (cfg.mlp_hidden * D + D)  # fc1, fc2
+    mlp = (D * cfg.mlp_dim + cfg.mlp_dim) + (cfg.mlp_dim * D + D)  # fc1, fc2
     block = 2 * (2 * D) + attn + mlp + (2 * D if cfg.init_values is not None else 0)  # two LayerNorms, LayerScale
     head = (D * cfg.num_classes + cfg.num_classes) * (1 + int(cfg.head_dist)) if cfg.num_classes else 0
     return embed + cfg.depth * block + 2 * D + head

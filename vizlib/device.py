@@ -16,11 +16,6 @@ def available_devices() -> list[str]:
     return [*devices, "cpu"]
 
 
-def default_device() -> str:
-    """The best available device."""
-    return available_devices()[0]
-
-
 def synchronize(device: str) -> None:
     """Wait for queued kernels so that a wall-clock time measures the work itself."""
     if device == "cuda":

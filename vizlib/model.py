@@ -131,9 +131,9 @@ class Mlp(nn.Module):
 
     def __init__(self, cfg: ViTConfig):
         super().__init__()
-        self.fc1 = nn.Linear(cfg.embed_dim, cfg.mlp_hidden)
+        self.fc1 = nn.Linear(cfg.embed_dim, cfg.mlp_dim)
         self.act = nn.GELU()
-        self.fc2 = nn.Linear(cfg.mlp_hidden, cfg.embed_dim)
+        self.fc2 = nn.Linear(cfg.mlp_dim, cfg.embed_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(x)))  # (B, T, D) -> (B, T, 4D) -> (B, T, D)
