@@ -2,7 +2,7 @@
 
 Set-up, the share link's state, the sidebar, the cached compute, then only the open view. Every
 view is one module of ``views/`` (one hop from here: ``VIEWS`` below); the page state is
-``views/state.py``; what the views share is ``page/`` (the cached compute, drawing helpers, the
+``page/state.py``; what the views share is ``page/`` (the cached compute, drawing helpers, the
 link notice). No tensor maths here, and every word
 comes from the translation table (assets/i18n.json) through ``t``.
 """
@@ -15,7 +15,8 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from page import classes, compute, link, screen, theme, ui
+from page import classes, compute, link, screen, theme, ui, urlstate
+from page import state as S
 from views import (
     attention,
     classroom,
@@ -30,8 +31,6 @@ from views import (
     sidebar,
     summary,
 )
-from views import state as S
-from vizlib import urlstate
 from vizlib.i18n import Translator
 
 # The explore view's tabs: view id (as in the share link) -> (label key, the view's draw function).

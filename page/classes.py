@@ -20,8 +20,9 @@ import uuid
 
 import streamlit as st
 
-from views import state as S
-from vizlib import classroom, urlstate
+from page import state as S
+from page import urlstate
+from vizlib import classroom
 
 # The student's own, never taken from the teacher: the language, presenter view, and the figure the
 # HTML download offers (it follows the figures drawn, which a class's step changes by itself).

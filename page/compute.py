@@ -4,7 +4,7 @@ Models, traces and every analysis that depends only on the run (PCA colours, fil
 position similarity, mean attention distance, rollout per fusion and discard ratio) are cached as
 resources shared by every session: they are read-only. Figures are cached the same way under a key
 that names everything they show (``figure``), so a rerun that changes nothing they show rebuilds
-nothing. No view imports another; they all import this module and ``views.state``.
+nothing. No view imports another; they all import this module and ``page.state``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import streamlit as st
 import torch
 
 from page import serving
-from views.state import RANDOM, REAL, REAL_SIZE, SHAPES, SHAPES_DIR
+from page.state import RANDOM, REAL, REAL_SIZE, SHAPES, SHAPES_DIR
 from vizlib import analysis, config, image, model, timing
 from vizlib import weights as weights_lib
 from vizlib.figures import common as common_fig

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from page import ui
-from views import state as S
-from vizlib import urlstate
+from page import state as S
+from page import ui, urlstate
 from vizlib.i18n import Translator
 
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from page import compute, screen
-from views import state as S
+from page import state as S
 from vizlib.i18n import Translator
 
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}

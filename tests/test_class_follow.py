@@ -69,7 +69,7 @@ def test_a_class_carries_the_teachers_uploaded_picture():
     teacher = page()
     teacher.button(key="class_start").click().run()
     code = teacher.session_state[classes.TEACH]["code"]
-    from views import state as S
+    from page import state as S
 
     picture = S.SAMPLES["coffee"].read_bytes()
     teacher.session_state["last_upload"] = (picture, "mine.jpg")

@@ -230,7 +230,7 @@ def test_a_selectbox_label_handed_back_is_not_taken_as_a_choice():
     def script():
         import streamlit as st
 
-        from views import state as S
+        from page import state as S
 
         S.init()
         options = ["patch_grid", "overview"]

@@ -9,9 +9,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from page import state as S
 from page import ui
 from tests.conftest import ROOT
-from views import state as S
 
 APP = str(ROOT / "app.py")
 

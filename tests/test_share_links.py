@@ -1,5 +1,5 @@
 """A share link opens exactly the view it was copied from: every choice travels in it, or the page
-says why it cannot. A choice added to ``views.state.CHOICES`` without a place in the link (or a
+says why it cannot. A choice added to ``page.state.CHOICES`` without a place in the link (or a
 reason in ``LOCAL``) fails here."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from page import state as S
+from page import urlstate
 from tests.conftest import ROOT
-from views import state as S
-from vizlib import urlstate
 from vizlib import weights as weights_lib
 from vizlib.i18n import LANGUAGES, Translator
 

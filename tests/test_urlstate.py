@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vizlib import urlstate
-from vizlib.urlstate import Problem
+from page import urlstate
+from page.urlstate import Problem
 
 SAMPLES = ("chelsea", "coffee")
 FULL = {

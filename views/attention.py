@@ -13,8 +13,8 @@ from functools import partial
 import streamlit as st
 
 from page import compute, screen, ui
+from page import state as S
 from page.compute import Computed
-from views import state as S
 from vizlib import analysis, image, model
 from vizlib.figures import attention as attention_fig
 from vizlib.i18n import Translator

@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from page import compute, ui
+from page import state as S
 from page.compute import Computed
-from views import state as S
 from vizlib import export
 from vizlib.figures import patches as patches_fig
 from vizlib.i18n import Translator

@@ -13,8 +13,8 @@ from functools import partial
 import streamlit as st
 
 from page import compute, screen, ui
+from page import state as S
 from page.compute import Computed
-from views import state as S
 from vizlib import analysis, image
 from vizlib.figures import embedding as embedding_fig
 from vizlib.figures import encoder as encoder_fig

@@ -12,8 +12,8 @@ import numpy as np
 import streamlit as st
 
 from page import compute, screen, ui
+from page import state as S
 from page.compute import Computed
-from views import state as S
 from vizlib import analysis, model
 from vizlib.figures import encoder as encoder_fig
 from vizlib.i18n import Translator

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from page import compute, screen, ui
+from page import state as S
 from page.compute import Computed
-from views import state as S
 from vizlib import config, lesson
 from vizlib.figures import overview as overview_fig
 from vizlib.i18n import Translator

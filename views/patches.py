@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 
 from page import compute, screen, ui
+from page import state as S
 from page.compute import Computed
-from views import state as S
 from vizlib import analysis, image
 from vizlib.figures import cube3d as cube_fig
 from vizlib.figures import inspector as inspector_fig

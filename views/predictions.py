@@ -6,7 +6,7 @@ import streamlit as st
 
 from page import compute, ui
 from page.compute import Computed
-from views.state import RANDOM, SHAPES
+from page.state import RANDOM, SHAPES
 from vizlib import analysis
 from vizlib.i18n import Translator
 

@@ -1,7 +1,7 @@
 """The sidebar: language, view mode, the model's numbers and weights, the picture.
 
 Everything here changes what the page computes, so a change reruns the whole page. Each widget
-shows a choice of ``views.state`` and writes it back; bad settings and bad files get a message in
+shows a choice of ``page.state`` and writes it back; bad settings and bad files get a message in
 the page's language and the last good ones are kept.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from page import compute, serving, ui
-from views import state as S
-from views.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, REAL, SHAPE_SAMPLES, SHAPES
-from vizlib import config, device, image, urlstate
+from page import compute, serving, ui, urlstate
+from page import state as S
+from page.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, REAL, SHAPE_SAMPLES, SHAPES
+from vizlib import config, device, image
 from vizlib import weights as weights_lib
 from vizlib.i18n import LANGUAGES, Translator
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from page import compute, ui
 from page.compute import Computed
-from views.state import RANDOM, REAL, SHAPE_SAMPLES, SHAPES
+from page.state import RANDOM, REAL, SHAPE_SAMPLES, SHAPES
 from vizlib import config, timing
 from vizlib.i18n import Translator
 

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from vizlib import config, urlstate
+from page import urlstate
+from vizlib import config
 from vizlib import weights as weights_lib
 from vizlib.paths import ASSETS_DIR, SAMPLES_DIR
 

@@ -6,7 +6,7 @@ forgiving: an unknown name or an invalid value is dropped (its default stays) an
 
 Names in the URL are short and stable (``P``, ``D``, ``heads`` …); ``FIELDS`` maps each to the
 page's choice (a session-state key), or for ``q`` and ``tok`` to several (``COMPOSITE``).
-``CARRIED`` is every choice a link carries; ``views.state`` names the ones it cannot, and why.
+``CARRIED`` is every choice a link carries; ``page.state`` names the ones it cannot, and why.
 """
 
 from __future__ import annotations
