@@ -28,7 +28,7 @@ SHAPES_DIR = ASSETS_DIR / "shapes"
 SAMPLES = {path.stem: path for path in sorted(SAMPLES_DIR.glob("*.jpg"))}
 SHAPE_SAMPLES = {f"shape_{path.stem}": path for path in sorted((SHAPES_DIR / "samples").glob("*.png"))}
 ALL_SAMPLES = {**SAMPLES, **SHAPE_SAMPLES}
-RANDOM, SHAPES, REAL, PRETRAINED = "random", "shapes", "real", "pretrained"  # REAL: the offline DINOv2 ViT-S/14
+RANDOM, SHAPES, REAL, PRETRAINED = urlstate.WEIGHTS  # REAL: the offline DINOv2 ViT-S/14
 REAL_SIZE = 448  # the real model's default input: a 32×32 grid of 14-px patches, 1,025 tokens (every matrix kept)
 DEFAULT_HUB_ID = "google/vit-base-patch16-224"
 DEFAULT_SAMPLE = "chelsea"
@@ -37,7 +37,7 @@ PRESETS = {  # name -> the ViT it describes (depth and heads: the article leaves
     "vit_s16": dict(img_size=(224, 224), patch_size=16, embed_dim=384, depth=12, num_heads=6),
     "vit_b16": dict(img_size=(224, 224), patch_size=16, embed_dim=768, depth=12, num_heads=12),
 }
-CUSTOM = "custom"
+CUSTOM = urlstate.PRESETS[-1]  # numbers of one's own
 # Sidebar number inputs: choice name -> (config field, index into img_size or None).
 NUMBER_KEYS = {
     "img_h": ("img_size", 0), "img_w": ("img_size", 1), "patch_size": ("patch_size", None),
@@ -88,8 +88,7 @@ BRIEF = {
     "encoder", "norm_block", "gae_on", "gae_class", "deletion", "tp_block", "tp_hide", "tp_cut", "tp_flip",
 }  # fmt: skip
 # Whole numbers typed into a number input: choice -> (lowest, highest) the page takes.
-NUMBER_RANGES = {"img_h": (1, 4096), "img_w": (1, 4096), "patch_size": (1, 4096), "embed_dim": (1, 4096),
-                 "depth": (1, 64), "num_heads": (1, 64), "seed": (0, config.MAX_SEED)}  # fmt: skip
+NUMBER_RANGES = {urlstate.FIELDS[name][0]: bounds for name, bounds in urlstate.NUMBER_RANGES.items()}
 REFUSED = "_refused"  # session-state key: {choice: (number typed, why)}, each shown once by ``refusals``
 
 

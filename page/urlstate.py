@@ -26,6 +26,9 @@ LESSON_STEPS = 7
 FUSIONS = ("mean", "max", "min")  # rollout's head fusion (vit-explain)
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")  # owner/name on the Hugging Face hub
 NUMBER_FIELDS = ("H", "W", "P", "D", "depth", "heads")  # together they must build a ViT
+# The whole numbers a link (and the sidebar's number inputs) may set: URL name -> (lowest, highest).
+NUMBER_RANGES = {"H": (1, 4096), "W": (1, 4096), "P": (1, 4096), "D": (1, 4096), "depth": (1, 64), "heads": (1, 64),
+                 "seed": (0, config.MAX_SEED)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -122,13 +125,13 @@ FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "step": ("lesson_step", _int(1, LESSON_STEPS)),
     "presenter": ("presenter", _flag),
     "preset": ("preset", _choice(PRESETS)),
-    "H": ("img_h", _int(1, 4096)),
-    "W": ("img_w", _int(1, 4096)),
-    "P": ("patch_size", _int(1, 4096)),
-    "D": ("embed_dim", _int(1, 4096)),
-    "depth": ("depth", _int(1, 64)),
-    "heads": ("num_heads", _int(1, 64)),
-    "seed": ("seed", _int(0, config.MAX_SEED)),
+    "H": ("img_h", _int(*NUMBER_RANGES["H"])),
+    "W": ("img_w", _int(*NUMBER_RANGES["W"])),
+    "P": ("patch_size", _int(*NUMBER_RANGES["P"])),
+    "D": ("embed_dim", _int(*NUMBER_RANGES["D"])),
+    "depth": ("depth", _int(*NUMBER_RANGES["depth"])),
+    "heads": ("num_heads", _int(*NUMBER_RANGES["heads"])),
+    "seed": ("seed", _int(*NUMBER_RANGES["seed"])),
     "fit": ("fit_policy", _choice(image.FIT_POLICIES)),
     "snap": ("snap", _choice(image.SNAP_POLICIES)),
     "weights": ("weights", _choice(WEIGHTS)),

@@ -158,3 +158,9 @@ def test_a_link_value_the_model_cannot_show_is_named():
     assert "`tok=5,9`" in notice.value and "`2,2`" in notice.value and "`k=99`" in notice.value
     assert (at.session_state["tok_r"], at.session_state["tok_c"], at.session_state["step"]) == (2, 2, 9)
     assert link(at)["tok"] == "2,2"  # the link says what is shown
+
+
+def test_the_link_names_the_pages_presets_and_weights():
+    """The link's lists are the page's: a preset or a kind of weights added on one side only fails here."""
+    assert (*S.PRESETS, S.CUSTOM) == urlstate.PRESETS
+    assert (S.RANDOM, S.SHAPES, S.REAL, S.PRETRAINED) == urlstate.WEIGHTS
