@@ -134,6 +134,14 @@ CLIPPED = """() => {
   return faults;
 }"""
 
+# Whether the lesson step's main figure is on the page and drawn (a section streams its elements in:
+# the page's first chart, the overview, may be drawn before the section's own).
+MAIN_FIGURE_DRAWN = """() => {
+  const el = document.querySelector('.st-key-lesson_section')?.querySelector('.js-plotly-plot, '
+    + '[data-testid="stMetric"], [data-testid="stDataFrame"], [data-testid="stTable"]');
+  return !!el && (!el.classList.contains('js-plotly-plot') || !!el.querySelector('.main-svg'));
+}"""
+
 # The lesson step's main figure (the first chart, metric or table of its section): the part of it that
 # is drawn (plotly's image, lines and text, not its empty box), as [top, bottom, left, right] in px.
 MAIN_FIGURE = """() => {

@@ -10,7 +10,15 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, wait_for_app
-from tests.browser.layout import CHECKED_RADIOS, CLIPPED, MAIN_FIGURE, NAMED_PARTS, OVERLAPS, collapse_sidebar
+from tests.browser.layout import (
+    CHECKED_RADIOS,
+    CLIPPED,
+    MAIN_FIGURE,
+    MAIN_FIGURE_DRAWN,
+    NAMED_PARTS,
+    OVERLAPS,
+    collapse_sidebar,
+)
 
 pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1280, "height": 720}
@@ -68,6 +76,7 @@ def test_every_lesson_step_fits_a_projector(browser_page, app_url, lang, steps):
         page.get_by_text(steps.format(k=k), exact=False).first.wait_for(timeout=60_000)
         wait_for_app(page)
         collapse_sidebar(page)
+        page.wait_for_function(MAIN_FIGURE_DRAWN, timeout=60_000)
         top, bottom, left, right = page.evaluate(MAIN_FIGURE)
         page.screenshot(path=ARTIFACTS / f"projector-{lang}-step{k}.png")
         assert 0 <= top < bottom <= PROJECTOR["height"], (k, top, bottom)  # all of it on the first screen
