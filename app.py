@@ -52,7 +52,7 @@ LESSON_SECTIONS = {
     "stride": lambda t, c: patches.animation(t, c, lesson=True),
     "proof": lambda t, c: proof.draw(t, c, lesson=True),
     "sequence": lambda t, c: embedding.sequence(t, c, lesson=True),
-    "attention": lambda t, c: attention.draw(t, c, compact=True, inside=encoder.inside_head),
+    "attention": lambda t, c: attention.draw_lesson(t, c, inside=encoder.inside_head),
 }
 def open_view(views_by_label: dict[str, str]) -> None:
     """Callback of the tabs: the clicked tab's view becomes the open view."""
@@ -98,12 +98,11 @@ def apply_link(params: dict[str, str], reset: bool = False) -> list:
     return problems
 
 
-def run(t: Translator, s: sidebar.Settings) -> compute.Computed:
+def run(t: Translator, s: compute.Settings) -> compute.Computed:
     """The forward pass and what depends on it; on any failure a message and the last good run."""
     try:
         with st.spinner(t("computing")):
-            c = compute.compute(s.cfg, s.requested, s.policy, s.snap, s.dev, s.weights, s.data,
-                                S.query_index(s.cfg))  # fmt: skip
+            c = compute.compute(s, S.query_index(s.cfg))
     except Exception as err:  # the page's boundary: nothing a model run raises may take the page down
         st.error(t("run_failed", message=ui.plain(ui.explain(t, err))))
         if "last_good" not in st.session_state:

@@ -23,11 +23,12 @@ import streamlit as st
 import torch
 
 from page import serving
-from page.state import RANDOM, REAL, REAL_SIZE, SHAPES, SHAPES_DIR
+from page.source import FILE, HUB, RANDOM, RANDOM_WEIGHTS, REAL, REAL_WEIGHTS, WeightsSource
+from page.state import REAL_SIZE, SHAPES_DIR
 from vizlib import analysis, config, image, model, timing
 from vizlib import weights as weights_lib
 from vizlib.figures import common as common_fig
-from vizlib.figures import overview as overview_fig
+from vizlib.figures import theme as theme_fig
 
 FIGURE_ENTRIES = 256  # figures kept across sessions (each ≤ ~2 MB; most are tens of kB)
 FIGURE_TTL_S = 3600
@@ -88,17 +89,17 @@ _loaded = cachetools.LRUCache(maxsize=serving.policy().model_cache_bytes, getsiz
 _models = cachetools.LRUCache(maxsize=serving.policy().model_cache_bytes, getsizeof=parameter_bytes)
 
 
-@cachetools.cached(_models, key=lambda cfg, dev, weights=RANDOM: (cfg, dev, weights), condition=threading.Condition())
-def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.VisionTransformer:
+@cachetools.cached(_models, key=lambda cfg, dev, weights=RANDOM_WEIGHTS: (cfg, dev, weights),
+                   condition=threading.Condition())  # fmt: skip
+def get_model(cfg: config.ViTConfig, dev: str, weights: WeightsSource = RANDOM_WEIGHTS) -> model.VisionTransformer:
     """One model per (config, device, weights), shared by every session.
 
-    ``weights``: ``random`` (seeded init of ``cfg``), ``shapes@STEP`` / ``shapes@final`` (the shipped
-    checkpoint), ``real`` (the offline DINOv2) or ``hf:NAME`` / ``file:DIGEST:HEADS`` (pretrained).
-    DINOv2 at another input size has its position embeddings interpolated from its stored grid
-    (``weights.at_size``; ``cfg`` then has that size, a multiple of its patch size); trained weights
-    at another patch size than their own are resampled (FlexiViT). ``cfg`` is otherwise the checkpoint's own.
+    ``weights``: random (a seeded init of ``cfg``) or trained (``get_loaded``). DINOv2 at another
+    input size has its position embeddings interpolated from its stored grid (``weights.at_size``;
+    ``cfg`` then has that size, a multiple of its patch size); trained weights at another patch size
+    than their own are resampled (FlexiViT). ``cfg`` is otherwise the checkpoint's own.
     """
-    if weights == RANDOM:
+    if not weights.trained:
         return model.VisionTransformer(cfg).eval().to(dev)
     loaded = get_loaded(weights)
     vit = loaded.model
@@ -110,44 +111,45 @@ def get_model(cfg: config.ViTConfig, dev: str, weights: str = RANDOM) -> model.V
     return vit.to(dev)
 
 
-def loaded_already(weights: str) -> bool:
+def loaded_already(weights: WeightsSource) -> bool:
     """Whether these trained weights are in memory now (nothing to fetch or read)."""
     return weights in _loaded
 
 
 @cachetools.cached(_loaded, key=lambda weights, _data=None: weights, condition=threading.Condition())
-def get_loaded(weights: str, _data: bytes | None = None) -> weights_lib.Loaded:
+def get_loaded(weights: WeightsSource, _data: bytes | None = None) -> weights_lib.Loaded:
     """Trained weights with their labels and normalisation (raises WeightsError).
 
-    ``hf:NAME`` is a typed name, loaded as the server's policy allows (``page.serving``: a hub id
-    within its limits, or a folder inside its models folder). ``file:DIGEST:HEADS:H:W`` is an
-    uploaded .safetensors file (0 = as its metadata says), read from ``_data`` or, when none is
-    given, from the bytes this session holds (``UPLOADED_WEIGHTS``, kept by the sidebar's Load): a
-    model that other sessions' models pushed out of this cache is rebuilt from the session's own file.
-    One load per name at a time: other sessions asking for it meanwhile wait and share it.
+    A hub name is loaded as the server's policy allows (``page.serving``: a hub id within its
+    limits, or a folder inside its models folder). An uploaded .safetensors file is read from
+    ``_data`` or, when none is given, from the bytes this session holds (``UPLOADED_WEIGHTS``, kept
+    by the sidebar's Load): a model that other sessions' models pushed out of this cache is rebuilt
+    from the session's own file. One load per source at a time: other sessions asking for it
+    meanwhile wait and share it.
     """
-    if weights.startswith("hf:"):
-        name, rules = weights.removeprefix("hf:"), serving.policy()
-        kind, target = serving.resolve(name, rules)
+    if weights.kind == HUB:
+        rules = serving.policy()
+        kind, target = serving.resolve(weights.name, rules)
         if kind == "folder":
-            return weights_lib.load_folder(target, source=name)
+            return weights_lib.load_folder(target, source=weights.name)
         return weights_lib.load_hub(target, max_bytes=rules.max_bytes, allow=rules.allow)
-    if weights == REAL:  # converted from the ONNX graph once per process; its stored grid kept (``at_size``)
+    if weights.kind == REAL:  # converted from the ONNX graph once per process; its stored grid kept (``at_size``)
         path = weights_lib.shipped_model_path()
         if path is None:
             raise weights_lib.WeightsError("weights_real_missing", "the offline real model is not installed (see the "
                                            "README's set-up)")  # fmt: skip
         return weights_lib.load_onnx(path, source=REAL_SOURCE)
-    if weights.startswith("file:"):
-        _, digest, heads, H, W = weights.split(":")
+    if weights.kind == FILE:
         held = st.session_state.get(UPLOADED_WEIGHTS)  # (digest, bytes, file name) of the file this session loaded
-        data = _data if _data is not None else held[1] if held and held[0] == digest else None
+        data = _data if _data is not None else held[1] if held and held[0] == weights.digest else None
         if data is None:
             raise weights_lib.WeightsError("weights_upload_gone", "the uploaded weights are no longer in memory: "
                                            "upload the file again")  # fmt: skip
-        size = (int(H), int(W)) if int(H) and int(W) else None
-        return weights_lib.load_safetensors_bytes(data, int(heads) or None, f"upload {digest[:8]}", size)
-    step = weights.removeprefix(f"{SHAPES}@")
+        size = weights.size if all(weights.size) else None
+        return weights_lib.load_safetensors_bytes(data, weights.heads or None, weights.shown, size)
+    if weights.kind == RANDOM:
+        raise ValueError("random weights are not loaded: get_model initialises them")
+    step = weights.name  # the shapes checkpoint's snapshot
     return weights_lib.load_checkpoint(SHAPES_DIR, None if step == "final" else int(step))
 
 
@@ -167,7 +169,7 @@ def real_config() -> config.ViTConfig | None:
     not installed. Read from the graph (once per process), not written down here."""
     if not real_available():
         return None
-    own = get_loaded(REAL).model.cfg
+    own = get_loaded(REAL_WEIGHTS).model.cfg
     return config.ViTConfig(**{**own.__dict__, "img_size": (REAL_SIZE, REAL_SIZE)})
 
 
@@ -178,19 +180,12 @@ def shapes_meta() -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def normalisation(weights: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def normalisation(weights: WeightsSource) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The input mean and std the weights expect (ImageNet's for random init)."""
-    if weights == RANDOM:
+    if not weights.trained:
         return image.IMAGENET_MEAN, image.IMAGENET_STD
     loaded = get_loaded(weights)
     return loaded.mean, loaded.std
-
-
-def weights_name(weights: str) -> str:
-    """What a badge calls pretrained weights: the hub id or folder, or the uploaded file."""
-    if weights.startswith("file:"):  # from the name alone: nothing to load (``get_loaded``'s source)
-        return f"upload {weights.split(':')[1][:8]}"
-    return weights.removeprefix("hf:")
 
 
 @cachetools.cached(_fitted, key=lambda digest, size, policy, img: (digest, size, policy),
@@ -206,7 +201,7 @@ def _trace_key(cfg, dev, weights, key, snap, rows, fitted) -> tuple:
 
 @cachetools.cached(_traces, key=_trace_key, condition=threading.Condition())
 def get_trace(
-    cfg: config.ViTConfig, dev: str, weights: str, key: tuple, snap: str, rows: tuple[int, ...], fitted
+    cfg: config.ViTConfig, dev: str, weights: WeightsSource, key: tuple, snap: str, rows: tuple[int, ...], fitted
 ) -> tuple[model.Trace, float]:
     """Forward pass on the fitted picture snapped to whole patches; ``key`` = (digest, size, policy).
 
@@ -219,22 +214,6 @@ def get_trace(
     return model.timed_trace(get_model(cfg, dev, weights), x, list(rows))
 
 
-class NotFiniteError(ValueError):
-    """A forward pass that produced NaN or ∞ (an overflow): no figure may receive it."""
-
-    def __init__(self, count: int, where: str):
-        super().__init__(f"the forward pass gave {count:,} values that are not finite (NaN or ∞) in {where}")
-        self.code, self.fields = "not_finite", dict(n=f"{count:,}", where=where)
-
-
-def check_finite(trace: model.Trace) -> None:
-    """Raise NotFiniteError naming the first tensor of the trace with a NaN or ∞."""
-    for where, tensor in (("patch_grid", trace.patch_grid), ("tokens", trace.tokens), ("features", trace.features),
-                          ("logits", trace.logits)):  # fmt: skip
-        if bad := int((~torch.isfinite(tensor)).sum()):
-            raise NotFiniteError(bad, where)
-
-
 @dataclass(frozen=True)
 class Computed:
     """What every view draws from: the run's settings, pictures, trace and model."""
@@ -244,7 +223,7 @@ class Computed:
     policy: str  # aspect-ratio fit policy
     snap: str  # crop / pad / scale to whole patches
     dev: str  # torch device
-    weights: str  # "random", "shapes@STEP", "real", "hf:NAME" or "file:DIGEST:HEADS"
+    weights: WeightsSource
     key: tuple  # (picture digest, requested size, fit policy): the cache key of this picture
     img: object  # the decoded photo (PIL)
     fitted: object  # the photo fitted to ``requested`` (PIL)
@@ -268,24 +247,40 @@ class Computed:
         return self.trace.attentions is not None
 
 
-def compute(cfg: config.ViTConfig, requested, policy: str, snap: str, dev: str, weights: str, data: bytes,
-            query: int) -> Computed:  # fmt: skip
-    """The run for these settings and this picture; beyond FULL_ATTENTION_MAX tokens the trace keeps
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar decided: the model, how the picture is fitted, and the picture."""
+
+    cfg: config.ViTConfig
+    requested: tuple[int, int]  # (H, W) asked for, before snapping to whole patches
+    policy: str  # aspect-ratio fit policy (``image.FIT_POLICIES``)
+    snap: str  # crop / pad / scale to whole patches (``image.SNAP_POLICIES``)
+    dev: str  # torch device
+    weights: WeightsSource
+    data: bytes  # the picture's bytes
+    name: str  # the sample's name or the uploaded file's
+
+
+def compute(s: Settings, query: int) -> Computed:
+    """The run for these settings and their picture; beyond FULL_ATTENTION_MAX tokens the trace keeps
     CLS's attention rows and ``query``'s (0 = CLS, 1 + r·Gw + c = patch (r, c)).
 
     Raises:
+        ImageError: the picture's bytes cannot be read.
+        WeightsError: the trained weights cannot be loaded.
         NotFiniteError: the forward pass overflowed (no view may draw it).
     """
-    img = decode(data)
-    key = (hashlib.sha256(data).hexdigest(), requested, policy)
+    img = decode(s.data)
+    key = (hashlib.sha256(s.data).hexdigest(), s.requested, s.policy)
     fitted = get_fitted(*key, img)
-    full = cfg.num_tokens <= model.FULL_ATTENTION_MAX
+    full = s.cfg.num_tokens <= model.FULL_ATTENTION_MAX
     rows = (0,) if full else tuple(sorted({0, query}))
-    trace, seconds = get_trace(cfg, dev, weights, key, snap, rows, fitted)
-    check_finite(trace)
-    pixels = display_pixels(cfg, dev, weights, key, snap, rows, trace)
-    colours = pca_colours(cfg, dev, weights, key, snap, rows, trace)
-    return Computed(cfg, requested, policy, snap, dev, weights, key, img, fitted, trace, seconds, pixels, colours)
+    run = (s.cfg, s.dev, s.weights, key, s.snap, rows)  # what the trace depends on (``Computed.run``)
+    trace, seconds = get_trace(*run, fitted)
+    model.check_finite(trace)
+    pixels, colours = display_pixels(*run, trace), pca_colours(*run, trace)
+    return Computed(s.cfg, s.requested, s.policy, s.snap, s.dev, s.weights, key, img, fitted, trace, seconds, pixels,
+                    colours)  # fmt: skip
 
 
 def with_query(c: Computed, query: int) -> Computed:
@@ -297,26 +292,35 @@ def with_query(c: Computed, query: int) -> Computed:
     return Computed(**{**c.__dict__, "trace": trace, "seconds": seconds})
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def display_pixels(cfg, dev, weights, key, snap, rows, _trace: model.Trace) -> np.ndarray:
+ANALYSIS_ENTRIES = 128  # analyses kept across sessions (the largest, a rollout at T = 1,025, is 4 MB)
+
+
+@st.cache_resource(max_entries=ANALYSIS_ENTRIES, show_spinner=False)
+def _analysis(name: str, key: tuple, _make: Callable[[], object]) -> object:
+    return _make()
+
+
+def per_run(name: str, key: tuple, make: Callable[[], object]) -> object:
+    """``make()`` once per ``(name, key)``, shared read-only by every session: ``key`` must name
+    everything the result depends on (the run, ``Computed.run``, or a prefix of it; the controls)."""
+    return _analysis(name, key, make)
+
+
+def display_pixels(cfg, dev, weights, key, snap, rows, trace: model.Trace) -> np.ndarray:
     """``(H′, W′, 3)`` uint8: the input the model saw, un-normalised for display."""
-    return image.to_display(_trace.inputs, *normalisation(weights))  # (H′, W′, 3)
+    run = (cfg, dev, weights, key, snap, rows)
+    return per_run("pixels", run, lambda: image.to_display(trace.inputs, *normalisation(weights)))  # (H′, W′, 3)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def pca_colours(cfg, dev, weights, key, snap, rows, _trace: model.Trace) -> np.ndarray:
+def pca_colours(cfg, dev, weights, key, snap, rows, trace: model.Trace) -> np.ndarray:
     """``(Gh, Gw, 3)`` in [0, 1]: each 1×1×D vector coloured by its first three principal components."""
-    return analysis.pca_rgb(_trace.patch_grid).numpy()  # (Gh, Gw, 3)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _proof(run: tuple, _inputs: torch.Tensor, _conv) -> analysis.Proof:
-    return analysis.conv_vs_linear(_inputs, _conv)
+    run = (cfg, dev, weights, key, snap, rows)
+    return per_run("colours", run, lambda: analysis.pca_rgb(trace.patch_grid).numpy())  # (Gh, Gw, 3)
 
 
 def proof(c: Computed) -> analysis.Proof:
     """Conv2d against split + flatten + Linear on this picture and these weights."""
-    return _proof(c.run, c.trace.inputs.to(c.dev), c.vit.patch_embed.proj)
+    return per_run("proof", c.run, lambda: analysis.conv_vs_linear(c.trace.inputs.to(c.dev), c.vit.patch_embed.proj))
 
 
 def time_proof(c: Computed) -> analysis.Proof:
@@ -330,44 +334,29 @@ def time_forward(c: Computed) -> timing.Timing:
     return timing.time_forward(c.vit, c.trace.inputs, list(c.trace.rows))  # the trace's input (1, 3, H′, W′)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _filter_components(run: tuple, _weight: torch.Tensor) -> torch.Tensor:
-    return analysis.filter_components(_weight)
-
-
 def filter_components(c: Computed) -> torch.Tensor:
     """``(k, 3, P, P)`` top principal components of the patch-embedding filters (Fig. 7 left)."""
-    return _filter_components(c.run[:3], c.vit.patch_embed.proj.weight.detach().cpu())
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _pos_similarity(run: tuple, _pos_embed: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    return analysis.pos_embed_similarity(_pos_embed, grid)
+    weight = c.vit.patch_embed.proj.weight  # (D, 3, P, P)
+    return per_run("filters", c.run[:3], lambda: analysis.filter_components(weight.detach().cpu()))
 
 
 def pos_similarity(c: Computed) -> torch.Tensor:
     """``(Gh, Gw, Gh, Gw)`` cosine similarity of the position embeddings (Fig. 7 centre)."""
-    return _pos_similarity(c.run[:3], c.vit.pos_embed.detach().cpu(), c.cfg.grid)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _distances(run: tuple, _attentions) -> torch.Tensor:
-    return analysis.mean_attention_distance(_attentions, run[0].grid, run[0].patch_size)
+    pos_embed = c.vit.pos_embed  # (1, T, D)
+    return per_run("positions", c.run[:3], lambda: analysis.pos_embed_similarity(pos_embed.detach().cpu(), c.cfg.grid))
 
 
 def distances(c: Computed) -> torch.Tensor:
     """``(depth, nh)`` mean attention distance in pixels (Fig. 7 right); needs the full matrices."""
-    return _distances(c.run, c.trace.attentions)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _rollout(run: tuple, fusion: str, discard: float, _attentions) -> torch.Tensor:
-    return analysis.attention_rollout(_attentions, fusion, discard)
+    return per_run("distances", c.run, lambda: analysis.mean_attention_distance(c.trace.attentions, c.cfg.grid,
+                                                                                 c.cfg.patch_size))  # fmt: skip
 
 
 def rollout(c: Computed, fusion: str, discard: float) -> torch.Tensor:
     """``(1, T, T)`` attention rollout for this head fusion and discard ratio; needs the full matrices."""
-    return _rollout(c.run, fusion, round(float(discard), 4), c.trace.attentions)
+    discard = round(float(discard), 4)
+    return per_run("rollout", (c.run, fusion, discard),
+                   lambda: analysis.attention_rollout(c.trace.attentions, fusion, discard))  # fmt: skip
 
 
 @st.cache_resource(max_entries=FIGURE_ENTRIES, ttl=FIGURE_TTL_S, show_spinner=False)
@@ -387,7 +376,7 @@ def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False, 
     are the same figure.
     """
     if presenter:
-        fig = _figure((*key, "presenter"), lambda: overview_fig.presenter(build()))
+        fig = _figure((*key, "presenter"), lambda: theme_fig.presenter(build()))
     else:
         fig = _figure(key, build)
     if touch and fig.layout.updatemenus:
@@ -398,50 +387,35 @@ def figure(key: tuple, build: Callable[[], go.Figure], presenter: bool = False, 
 # ---------------------------------------------------------------- inside the encoder
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _lens(run: tuple, _vit, _trace) -> torch.Tensor:
-    return analysis.logit_lens(_vit, _trace)
-
-
 def lens(c: Computed) -> torch.Tensor:
     """``(depth + 1, K)`` class probabilities of the CLS token after the embedding and each block."""
-    return _lens(c.run, c.vit, c.trace)
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _gae(run: tuple, target: int, _vit, _inputs: torch.Tensor) -> torch.Tensor:
-    return analysis.gae_relevance(_vit, _inputs, target)
+    return per_run("lens", c.run, lambda: analysis.logit_lens(c.vit, c.trace))
 
 
 def gae(c: Computed, target: int) -> torch.Tensor:
     """``(Gh, Gw)`` GAE relevance of each patch for class ``target``; needs the full matrices."""
-    return _gae(c.run, int(target), c.vit, c.trace.inputs)
+    return per_run("gae", (c.run, int(target)), lambda: analysis.gae_relevance(c.vit, c.trace.inputs, int(target)))
 
 
 DELETION_FRACTIONS = torch.linspace(0, 1, 11)  # 0 %, 10 %, … 100 % of the patches deleted
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _deletion(run: tuple, _vit, _trace, _relevance: torch.Tensor) -> dict[str, tuple[torch.Tensor, float]]:
-    out = {}
-    for name, order in analysis.deletion_orders(_trace, _relevance).items():
-        curve = analysis.deletion_curve(_vit, _trace.inputs, order, DELETION_FRACTIONS)  # (F,)
-        out[name] = (curve, analysis.deletion_auc(DELETION_FRACTIONS, curve))
-    return out
 
 
 def deletion(c: Computed) -> dict[str, tuple[torch.Tensor, float]]:
     """The deletion test on this picture: {map: (curve over ``DELETION_FRACTIONS``, AUC)} for GAE
     (the predicted class), rollout (mean fusion), the last block's CLS attention and a random order."""
     predicted = int(c.trace.logits[0].argmax())
-    return _deletion(c.run, c.vit, c.trace, gae(c, predicted))  # GAE from its own cache, not run again
+    relevance = gae(c, predicted)  # (Gh, Gw), from its own cache, not run again
 
+    def make() -> dict[str, tuple[torch.Tensor, float]]:
+        out = {}
+        for name, order in analysis.deletion_orders(c.trace, relevance).items():
+            curve = analysis.deletion_curve(c.vit, c.trace.inputs, order, DELETION_FRACTIONS)  # (F,)
+            out[name] = (curve, analysis.deletion_auc(DELETION_FRACTIONS, curve))
+        return out
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _token_norms(run: tuple, _trace) -> torch.Tensor:
-    return analysis.token_norms(_trace)
+    return per_run("deletion", c.run, make)
 
 
 def token_norms(c: Computed) -> torch.Tensor:
     """``(depth + 1, T)`` the norm of every token after the embedding and after each block."""
-    return _token_norms(c.run, c.trace)
+    return per_run("token_norms", c.run, lambda: analysis.token_norms(c.trace))

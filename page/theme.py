@@ -1,12 +1,12 @@
 """The page's own styles: CSS for every page, for the lesson and for presenter view (a projector).
 
 The figures' presenter restyling (colour-blind-safe colours, thicker lines, larger fonts) lives with
-the figures, in ``vizlib.figures.overview.presenter``; this module styles what Streamlit draws.
+the figures, in ``vizlib.figures.theme.presenter``; this module styles what Streamlit draws.
 """
 
 from __future__ import annotations
 
-# Presenter view: readable from the back of a room (the figures are restyled by overview_fig.presenter).
+# Presenter view: readable from the back of a room (the figures are restyled by vizlib.figures.theme.presenter).
 # Only on screens wider than a tablet held upright: a student's phone that opens the teacher's
 # presenter link keeps the normal sizes (issue 26), as Streamlit's own layout changes at 768 px.
 PRESENTER_MIN_WIDTH = 769  # px

@@ -14,6 +14,8 @@ import streamlit as st
 
 from page import compute, screen
 from page import state as S
+from page.source import WeightsSource
+from vizlib.errors import CodedError
 from vizlib.i18n import Translator
 
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False}
@@ -54,15 +56,13 @@ def forget_figures() -> None:
 
 
 def explain(t: Translator, err: Exception) -> str:
-    """Any error that carries a translation ``code`` and its ``fields`` (ImageError, ConfigError,
-    WeightsError and HubError, NotFiniteError) in the page's language, a field that is itself such an
-    error (the ConfigError inside a WeightsError) translated too; its own (English) text when the
-    table has no ``err_<code>``."""
-    key = f"err_{getattr(err, 'code', None)}"
-    if key not in t.table:
+    """A ``CodedError`` (every error of ``vizlib`` a user may cause) in the page's language, a field
+    that is itself one (the ConfigError inside a WeightsError) translated too; any other error, or a
+    code the table lacks (``err_<code>``), as its own English text."""
+    if not isinstance(err, CodedError) or f"err_{err.code}" not in t.table:
         return str(err)
-    fields = getattr(err, "fields", {})
-    return t(key, **{name: explain(t, v) if isinstance(v, Exception) else v for name, v in fields.items()})
+    return t(f"err_{err.code}", **{name: explain(t, v) if isinstance(v, Exception) else v
+                                   for name, v in err.fields.items()})  # fmt: skip
 
 
 MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark CommonMark can escape
@@ -97,17 +97,17 @@ def touch_words(t: Translator, key: str, **fields) -> str:
     return t(touched if screen.touch() and touched in t.table else key, **fields)
 
 
-def class_label(t: Translator, weights: str, labels: list[str] | None, i: int) -> str:
+def class_label(t: Translator, weights: WeightsSource, labels: list[str] | None, i: int) -> str:
     """A class's name: translated for the shapes model, the checkpoint's own otherwise, "class i"
     for random weights (``labels`` None)."""
     if labels is None:
         return t("class_name", i=i)
-    return t(f"class_{labels[i]}") if weights.startswith(S.SHAPES) else labels[i]
+    return t(f"class_{labels[i]}") if weights.kind == S.SHAPES else labels[i]
 
 
 def colours(t: Translator) -> dict[str, str]:
     """The words for the colours the figures draw the kernel window and the vector it writes in:
-    green and red, or in presenter view orange and blue (``overview_fig.presenter`` swaps them).
+    green and red, or in presenter view orange and blue (``vizlib.figures.theme.presenter`` swaps them).
     Every sentence that names one of them takes its word from here: ``t(key, **colours(t))``."""
     suffix = "_presenter" if presenter() else ""
     return dict(window=t(f"colour_window{suffix}"), vector=t(f"colour_vector{suffix}"))

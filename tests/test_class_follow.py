@@ -106,4 +106,4 @@ def test_a_class_carries_a_hub_model_the_server_holds(tmp_path, monkeypatch):
     assert student.session_state["weights"] == "pretrained" and student.session_state["hub_id"] == DINO_REG
     assert student.session_state["q_kind"] == "reg2" and student.session_state["view"] == "attention"
     assert any("REG2" in m.value for m in student.markdown)  # the map's sentence names the register
-    assert student.session_state["pretrained"] == teacher.session_state["pretrained"] == f"hf:{DINO_REG}"  # loaded
+    assert str(student.session_state["pretrained"]) == str(teacher.session_state["pretrained"]) == f"hf:{DINO_REG}"

@@ -13,9 +13,9 @@ from PIL import Image
 
 from vizlib import export
 from vizlib.config import ViTConfig
-from vizlib.figures import overview
-from vizlib.figures.common import GREEN, RED
+from vizlib.figures import overview, theme
 from vizlib.figures.patches import stride_animation
+from vizlib.figures.theme import GREEN, RED
 from vizlib.model import VisionTransformer
 
 
@@ -87,18 +87,18 @@ def test_figure_html_works_offline():
 def test_presenter_style_thickens_lines_and_swaps_to_colour_blind_safe_colours():
     fig = stride_animation(picture(54, 54), 27, np.random.default_rng(0).random((2, 2, 3)), 16)
     before = fig.to_plotly_json()
-    styled = overview.presenter(fig).to_plotly_json()
+    styled = theme.presenter(fig).to_plotly_json()
     assert fig.to_plotly_json()["frames"][0]["layout"] == before["frames"][0]["layout"]  # input untouched
     old = before["frames"][1]["layout"]["shapes"]
     new = styled["frames"][1]["layout"]["shapes"]
     assert [s["line"]["width"] for s in new if s] == [max(2.0, 2 * s["line"]["width"]) for s in old if s]
     colours = json.dumps(styled)
     assert GREEN not in colours and RED not in colours
-    assert overview.CB_WINDOW in colours and overview.CB_VECTOR in colours
-    assert styled["layout"]["font"]["size"] == overview.PRESENTER_FONT
-    assert styled["layout"]["sliders"][0]["currentvalue"]["font"]["size"] == overview.PRESENTER_FONT  # frame label
+    assert theme.CB_WINDOW in colours and theme.CB_VECTOR in colours
+    assert styled["layout"]["font"]["size"] == theme.PRESENTER_FONT
+    assert styled["layout"]["sliders"][0]["currentvalue"]["font"]["size"] == theme.PRESENTER_FONT  # frame label
     assert styled["layout"]["sliders"][0]["steps"] == before["layout"]["sliders"][0]["steps"]  # layout kept
-    assert styled["layout"]["xaxis"]["tickfont"]["size"] >= overview.PRESENTER_FONT - 4  # axis labels (headers)
+    assert styled["layout"]["xaxis"]["tickfont"]["size"] >= theme.PRESENTER_FONT - 4  # axis labels (headers)
 
 
 def test_presenter_style_enlarges_colour_bar_ticks_and_the_strip_keeps_two_labels():
@@ -108,8 +108,8 @@ def test_presenter_style_enlarges_colour_bar_ticks_and_the_strip_keeps_two_label
     bar = strip.data[0].colorbar
     assert list(bar.tickvals) == [-0.5, 0.5] and list(bar.ticktext) == ["-0.5", "0.5"]  # the ends only
     small = {"data": [{"type": "heatmap", "z": [[0]], "colorbar": {"tickfont": {"size": 10}}}], "layout": {}}
-    styled = overview.presenter(small).to_plotly_json()
-    assert styled["data"][0]["colorbar"]["tickfont"]["size"] >= overview.PRESENTER_FONT - 4
+    styled = theme.presenter(small).to_plotly_json()
+    assert styled["data"][0]["colorbar"]["tickfont"]["size"] >= theme.PRESENTER_FONT - 4
 
 
 def test_presenter_style_keeps_the_numbers_of_a_bar_between_two_panels():
@@ -117,7 +117,7 @@ def test_presenter_style_keeps_the_numbers_of_a_bar_between_two_panels():
     its numbers ran into the next panel (the browser test found it in the sequence figure)."""
     bar = {"x": 0.45, "xanchor": "left", "tickfont": {"size": 10}, "outlinecolor": "#00c853"}
     spec = {"data": [{"type": "heatmap", "z": [[0]], "colorbar": bar}], "layout": {"coloraxis": {"colorbar": bar}}}
-    styled = overview.presenter(spec).to_plotly_json()
+    styled = theme.presenter(spec).to_plotly_json()
     for kept in (styled["data"][0]["colorbar"], styled["layout"]["coloraxis"]["colorbar"]):
         assert kept["tickfont"]["size"] == 10
         assert kept["outlinecolor"] != "#00c853"  # the rest of it is restyled as before
@@ -127,7 +127,7 @@ def test_overview_highlights_the_boxes_of_the_step():
     labels = ["a", "b", "c", "d", "e"]
     fig = overview.overview_figure(labels, ["1", "2", "3", "4"], (0, 3))
     fills = [s.fillcolor for s in fig.layout.shapes]
-    assert fills == [overview.HIGHLIGHT, overview.IDLE, overview.IDLE, overview.HIGHLIGHT, overview.IDLE]
+    assert fills == [theme.HIGHLIGHT, theme.IDLE, theme.IDLE, theme.HIGHLIGHT, theme.IDLE]
 
 
 @pytest.mark.parametrize("H, W", [(3, 300), (300, 3), (1, 1), (81, 81), (9, 4096)])

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from vizlib import analysis
-from vizlib.figures.attention import blend, layer_head_figure, matrix_figure, mosaic, overlay_figure
+from vizlib.figures.attention import blend, layer_head_figure, matrix_figure, overlay_figure
+from vizlib.figures.common import mosaic
 from vizlib.figures.embedding import pca_grid_figure, token_heatmap
 from vizlib.figures.patches import patch_grid_figure, stride_animation, stride_steps
 

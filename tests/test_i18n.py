@@ -99,8 +99,8 @@ def test_only_the_listed_sentences_name_a_colour_themselves():
 def test_the_crop_shade_keeps_its_colour_in_presenter_view():
     import plotly.graph_objects as go
 
-    from vizlib.figures.overview import presenter
     from vizlib.figures.patches import SHADE
+    from vizlib.figures.theme import presenter
 
     fig = go.Figure(layout=dict(shapes=[dict(type="rect", x0=0, x1=1, y0=0, y1=1, fillcolor=SHADE)]))
     assert presenter(fig).layout.shapes[0].fillcolor == SHADE  # so "red-shaded" stays true

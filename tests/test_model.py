@@ -130,3 +130,34 @@ def test_timed_trace_returns_cpu_tensors_and_a_time(photo_bytes):
     assert seconds > 0
     assert trace.attentions[0].device.type == "cpu"
     assert not trace.logits.requires_grad
+
+
+@pytest.mark.parametrize("where", ["patch_grid", "tokens", "features", "logits"])
+def test_a_trace_with_nan_or_inf_is_refused_by_name(where):
+    """``check_finite`` names the first tensor that overflowed, in a message every page language has."""
+    import dataclasses
+
+    from vizlib import errors
+    from vizlib.i18n import Translator
+    from vizlib.model import NotFiniteError, check_finite
+
+    vit = VisionTransformer(ViTConfig(img_size=(32, 32), patch_size=8, embed_dim=16, depth=1, num_heads=2)).eval()
+    with torch.no_grad():
+        trace = vit.forward_trace(torch.rand(1, 3, 32, 32))
+    check_finite(trace)  # a clean pass goes through
+    bad = getattr(trace, where).clone()
+    bad.view(-1)[:3] = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    with pytest.raises(NotFiniteError) as err:
+        check_finite(dataclasses.replace(trace, **{where: bad}))
+    assert isinstance(err.value, errors.CodedError) and err.value.code == "not_finite"
+    assert err.value.fields == {"n": "3", "where": where} and where in str(err.value)
+    assert "有限でない" in Translator("ja")("err_not_finite", **err.value.fields)
+
+
+def test_every_error_a_user_may_cause_has_one_base():
+    from vizlib import classroom, config, errors, image, model, weights
+
+    for kind in (image.ImageError, config.ConfigError, weights.WeightsError, weights.HubError, model.NotFiniteError,
+                 classroom.ClassError):  # fmt: skip
+        assert issubclass(kind, errors.CodedError), kind
+        assert "__init__" not in vars(kind) or kind is model.NotFiniteError  # one constructor: the base's

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+import numpy as np
 import streamlit as st
 
 from page import compute, screen, ui
@@ -85,72 +86,95 @@ def last_block(depth: int) -> None:
         S.put("layer", None)
 
 
-@st.fragment
-def draw(t: Translator, c: Computed, compact: bool = False, inside: Inside | None = None) -> None:
-    """Attention for a chosen query; ``compact`` (the lesson) leaves out the block × head grid and raw matrix.
-    ``inside(t, c, block, head, query)`` draws more for the chosen block (1-based), head and query
-    inside this fragment, so that it follows them (the encoder's one-head arithmetic)."""
+def chosen_query(t: Translator, c: Computed) -> tuple[Computed, int, tuple[int, int] | None, str]:
+    """The query chosen: the run that keeps its attention row, its token index, its patch (None for
+    CLS, DIST or a register) and the sentence that names it."""
     cfg = c.cfg
-    Gw = cfg.grid[1]
-    if not compact:
-        st.markdown(ui.touch_words(t, "attn_explain"))
-    if compact:  # the lesson: the two maps side by side (left), every control beside them (right)
-        maps, right = st.columns([2, 1])
-        left, middle = maps.columns(2)
-        with right:
-            alpha = query_controls(t, c, compact)
-            block, head = block_and_head(t, c)  # one under the other: a third of the width is too narrow for both
-            if c.full:
-                rollout_controls(t)
-    else:
-        alpha = query_controls(t, c)
     query = S.query_index(cfg)
     c = compute.with_query(c, query)  # beyond FULL_ATTENTION_MAX tokens: a trace that keeps this row
     ui.show_run(c)  # the tensors download holds this row
-    patch = cfg.token_cell(query)  # None for CLS, DIST or a register
+    patch = cfg.token_cell(query)
     if patch:
         shown = t("attn_query_patch", r=patch[0], c=patch[1], **ui.colours(t))
     else:
         shown = t("attn_query_cls") if query == 0 else t("attn_query_prefix", name=cfg.prefix_names()[query])
-    if not compact:
-        st.markdown(shown)
-        left, right = st.columns([1, 2])
+    return c, query, patch, shown
+
+
+def query_picker(t: Translator, c: Computed, query: int, patch, block: int, head, alpha: float,
+                 lesson: bool) -> np.ndarray:  # fmt: skip
+    """The chosen block's and head's map of the query, laid over the picture; a click (a tap) on a
+    patch makes it the query. Returns the map ``(Gh, Gw)``."""
+    cfg = c.cfg
+    rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
+        c.trace.rows, c.trace.attention_rows)  # fmt: skip
+    maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
+    chosen = analysis.pick_head(maps[block - 1], head).numpy()  # (Gh, Gw)
+
+    def picker():
+        title = t("enlarged_title", b=block, h=head_name(t, head))
+        return attention_fig.overlay_figure(c.pixels, chosen, cfg.patch_size, alpha, patch, True, title,
+                                            height=PICKER_HEIGHT[lesson])  # fmt: skip
+
+    ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha, lesson), picker,
+                    on_select=partial(pick_query, cfg.grid[1]), selection_mode="points")  # fmt: skip
+    return chosen
+
+
+@st.fragment
+def draw(t: Translator, c: Computed, inside: Inside | None = None) -> None:
+    """The Attention view for a chosen query: its map, every block × head, the raw matrix and rollout.
+    ``inside(t, c, block, head, query)`` draws more for the chosen block (1-based), head and query
+    inside this fragment, so that it follows them (the encoder's one-head arithmetic)."""
+    st.markdown(ui.touch_words(t, "attn_explain"))
+    alpha = query_controls(t, c)
+    c, query, patch, shown = chosen_query(t, c)
+    st.markdown(shown)
+    left, right = st.columns([1, 2])
     with left:
-        if not compact:
-            block, head = block_and_head(t, c)
-
-        rows, source = (list(range(cfg.num_tokens)), c.trace.attentions) if c.full else (
-            c.trace.rows, c.trace.attention_rows)  # fmt: skip
-        maps = analysis.query_maps(source, rows, query, cfg.grid)  # (depth, nh, Gh, Gw)
-        chosen = analysis.pick_head(maps[block - 1], head).numpy()  # (Gh, Gw)
-
-        def picker():
-            title = t("enlarged_title", b=block, h=head_name(t, head))
-            return attention_fig.overlay_figure(c.pixels, chosen, cfg.patch_size, alpha, patch, True, title,
-                                                height=PICKER_HEIGHT[compact])  # fmt: skip
-
-        ui.cached_chart("query_picker", (c.run, t.lang, query, block, head, alpha, compact), picker,
-                        on_select=partial(pick_query, Gw), selection_mode="points")  # fmt: skip
-        tap = ui.touch_words(t, "click_to_query")
-        st.caption(f"{shown} {tap}" if compact else tap)
+        block, head = block_and_head(t, c)
+        chosen = query_picker(t, c, query, patch, block, head, alpha, lesson=False)
+        st.caption(ui.touch_words(t, "click_to_query"))
         outliers_note(t, chosen)
-    if compact:
-        with middle:
-            rollout(t, c, query, patch, alpha, compact=True)
-    else:
-        with right:
-            st.markdown(t("grid_title"))
-            narrow = screen.narrow()
-            ui.cached_chart("layer_head_grid", (c.run, t.lang, query, alpha, narrow),
-                            lambda: layer_head(t, c, query, alpha, narrow))  # fmt: skip
-        raw_matrix(t, c, block, head)
-        rollout(t, c, query, patch, alpha)
-        if c.weights == S.RANDOM:
-            st.caption(t("attn_random_note"))
+    with right:
+        st.markdown(t("grid_title"))
+        narrow = screen.narrow()
+        ui.cached_chart("layer_head_grid", (c.run, t.lang, query, alpha, narrow),
+                        lambda: layer_head(t, c, query, alpha, narrow))  # fmt: skip
+    raw_matrix(t, c, block, head)
+    rollout(t, c, query, patch, alpha)
+    if not c.weights.trained:
+        st.caption(t("attn_random_note"))
     if inside is not None:
         with st.container(key="attention_inside"):  # below the maps: more to read, not the step's named parts
             inside(t, c, block, head, query)
     S.write_url()  # block, head and query travel in the share link
+
+
+@st.fragment
+def draw_lesson(t: Translator, c: Computed, inside: Inside | None = None) -> None:
+    """The lesson's attention step: the query's map and rollout side by side (left), every control
+    beside them (right); no block × head grid or raw matrix. ``inside`` as in ``draw``."""
+    maps, right = st.columns([2, 1])
+    left, middle = maps.columns(2)
+    with right:
+        alpha = query_controls(t, c, compact=True)
+        block, head = block_and_head(t, c)  # one under the other: a third of the width is too narrow for both
+        if c.full:
+            rollout_controls(t)
+    c, query, patch, shown = chosen_query(t, c)
+    with left:
+        chosen = query_picker(t, c, query, patch, block, head, alpha, lesson=True)
+        st.caption(f"{shown} {ui.touch_words(t, 'click_to_query')}")
+        outliers_note(t, chosen)
+    with middle:
+        rollout_map(t, c, query, patch, alpha, lesson=True)
+        if c.full:
+            st.caption(t("rollout_explain"))
+    if inside is not None:
+        with st.container(key="attention_inside"):
+            inside(t, c, block, head, query)
+    S.write_url()
 
 
 def outliers_note(t: Translator, attention_map) -> None:
@@ -189,29 +213,31 @@ def raw_matrix(t: Translator, c: Computed, block: int, head) -> None:
         st.caption(t("tokens_downsampled", r=step, c=step))
 
 
-def rollout(t: Translator, c: Computed, query: int, patch, alpha: float, compact: bool = False) -> None:
-    """Attention rollout (Abnar & Zuidema 2020) with vit-explain's head fusion and discard ratio.
-    ``compact`` (the lesson): the map titled, its explanation as a caption under it and its controls
-    drawn elsewhere (``rollout_controls``), so that it fits beside the query's map."""
-    if not compact:
-        st.subheader(t("rollout_header"))
-        st.markdown(t("rollout_explain"))
+def rollout(t: Translator, c: Computed, query: int, patch, alpha: float) -> None:
+    """Attention rollout (Abnar & Zuidema 2020) with vit-explain's head fusion and discard ratio: its
+    heading, explanation, controls and map."""
+    st.subheader(t("rollout_header"))
+    st.markdown(t("rollout_explain"))
+    if c.full:
+        rollout_controls(t, side_by_side=True)
+    rollout_map(t, c, query, patch, alpha, lesson=False)
+
+
+def rollout_map(t: Translator, c: Computed, query: int, patch, alpha: float, lesson: bool) -> None:
+    """The query's rollout map over the picture (titled in the lesson, where it stands beside the
+    query's map), or why there is none (it needs every full attention matrix)."""
     if not c.full:
         st.info(t("needs_full", T=c.cfg.num_tokens, max=model.FULL_ATTENTION_MAX))
         return
-    if not compact:
-        rollout_controls(t, side_by_side=True)
     fusion, discard = S.get("fusion"), float(S.get("discard"))
-    title = t("rollout_header") if compact else ""
+    title = t("rollout_header") if lesson else ""
 
     def build():
         query_map = analysis.rollout_map(compute.rollout(c, fusion, discard), query, c.cfg.grid)  # (Gh, Gw)
         return attention_fig.overlay_figure(c.pixels, query_map.numpy(), c.cfg.patch_size, alpha, patch, False,
-                                            title, height=PICKER_HEIGHT[compact])  # fmt: skip
+                                            title, height=PICKER_HEIGHT[lesson])  # fmt: skip
 
-    ui.cached_chart("rollout", (c.run, query, alpha, fusion, discard, compact, t.lang), build)
-    if compact:
-        st.caption(t("rollout_explain"))
+    ui.cached_chart("rollout", (c.run, query, alpha, fusion, discard, lesson, t.lang), build)
 
 
 def rollout_controls(t: Translator, side_by_side: bool = False) -> None:

@@ -43,14 +43,14 @@ def draw(t: Translator, c: Computed) -> None:
                                  "text/html", key="dl_html", on_click="ignore", icon=":material/html:")  # fmt: skip
             html.caption(t("dl_html_caption"))
         shown = ui.shown_run()  # the run the open view shows (a fragment's query may keep another attention row)
-        meta = export.config_json(cfg, weights=c.weights, fit_policy=c.policy, snap=c.snap,
+        meta = export.config_json(cfg, weights=str(c.weights), fit_policy=c.policy, snap=c.snap,
                                   requested_size=list(c.requested))  # fmt: skip
         arrays.download_button(t("dl_arrays"), lambda: tensors_file(shown, c, meta), "vit_tensors.zip",
                                "application/zip", key="dl_arrays", on_click="ignore",
                                icon=":material/data_array:")  # fmt: skip
         attention = t("dl_attention_full") if c.full else t("dl_attention_rows")
         arrays.caption(t("dl_arrays_caption", D=cfg.embed_dim, Gh=Gh, Gw=Gw, attention=attention))
-        vit, labels = c.vit, (compute.get_loaded(c.weights).labels if c.weights != S.RANDOM else None)
+        vit, labels = c.vit, (compute.get_loaded(c.weights).labels if c.weights.trained else None)
         mean, std = compute.normalisation(c.weights)
         weights.download_button(t("dl_weights"), lambda: export.weights_safetensors(vit, labels, mean, std),
                                 "vit.safetensors", "application/octet-stream", key="dl_weights", on_click="ignore",

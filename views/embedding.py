@@ -112,7 +112,7 @@ def sequence(t: Translator, c: Computed, lesson: bool = False) -> None:
 
     narrow = screen.narrow()
     ui.cached_chart("sequence", (c.run, t.lang, lesson, narrow), build)
-    st.caption(t("seq_scales") + (" " + t("seq_scales_random") if c.weights == S.RANDOM else ""))
+    st.caption(t("seq_scales") + (" " + t("seq_scales_random") if not c.weights.trained else ""))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -154,5 +154,5 @@ def become(t: Translator, c: Computed) -> None:
     if hide:
         kept, N = int(result.foreground.sum()), result.foreground.numel()
         st.caption(t("tp_kept", n=kept, N=N, share=f"{100 * kept / N:.0f} %"))
-    if c.weights == S.RANDOM:
+    if not c.weights.trained:
         st.caption(t("tp_random"))

@@ -99,7 +99,7 @@ def draw(t: Translator, c: Computed) -> None:
         return
     token_norms(t, c)
     cfg = c.cfg
-    labels = compute.get_loaded(c.weights).labels if c.weights != S.RANDOM else None
+    labels = compute.get_loaded(c.weights).labels if c.weights.trained else None
     st.subheader(t("enc_lens_header"))
     if cfg.num_classes == 0:
         st.info(t("enc_no_head"))
@@ -111,7 +111,7 @@ def draw(t: Translator, c: Computed) -> None:
     x_labels = [t("enc_lens_embed")] + [t("block_short", b=b + 1) for b in range(cfg.depth)]
     ui.cached_chart("logit_lens", (c.run, t.lang), lambda: encoder_fig.lens_figure(
         probs, top, names, x_labels, t("enc_lens_title", k=len(top)), top[0]))  # fmt: skip
-    if c.weights == S.RANDOM:
+    if not c.weights.trained:
         st.caption(t("enc_mechanism_only"))
 
     st.subheader(t("enc_gae_header"))

@@ -58,7 +58,7 @@ def draw(t: Translator, c: Computed, sections: dict[str, Section], use_shapes: C
         text.markdown(body)
     else:
         st.markdown(body)
-        if step.id == "attention" and c.weights == S.RANDOM:  # above the maps: on a projector's first screen
+        if step.id == "attention" and not c.weights.trained:  # above the maps: on a projector's first screen
             trained_models(t, use_shapes, use_real)
         place = st.container()
     with place, st.container(key="lesson_section"):  # the step's figure (the browser test finds it by this key)

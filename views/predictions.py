@@ -6,7 +6,7 @@ import streamlit as st
 
 from page import compute, ui
 from page.compute import Computed
-from page.state import RANDOM, SHAPES
+from page.state import SHAPES
 from vizlib import analysis
 from vizlib.i18n import Translator
 
@@ -14,8 +14,8 @@ TOP_K = 5
 
 
 def draw(t: Translator, c: Computed) -> None:
-    labels = compute.get_loaded(c.weights).labels if c.weights != RANDOM else None
-    if c.weights != RANDOM and labels is None:
+    labels = compute.get_loaded(c.weights).labels if c.weights.trained else None
+    if c.weights.trained and labels is None:
         st.info(t("no_head_note"))
         return
     rows = [
@@ -23,7 +23,7 @@ def draw(t: Translator, c: Computed) -> None:
         for i, p, z in analysis.top_k(c.trace.logits, TOP_K)
     ]
     st.dataframe(rows, hide_index=True)
-    if c.weights == RANDOM:
+    if not c.weights.trained:
         st.caption(t("random_head_note", K=c.cfg.num_classes))
-    elif c.weights.startswith(SHAPES):
+    elif c.weights.kind == SHAPES:
         st.caption(t("shapes_head_note", n=len(labels)))

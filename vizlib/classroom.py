@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .errors import CodedError
+
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector and typed on a phone
 CODE_LENGTH = 6
 MAX_CLASSES = 200  # classes at once on one server (or one Redis)
@@ -38,15 +40,11 @@ EXPIRY_S = 4 * 3600  # a class ends this long after its teacher last published
 FOLLOWER_TTL_S = 10.0  # a follower counts while it asked within this many seconds
 
 
-class ClassError(Exception):
+class ClassError(CodedError):
     """A class action refused, with a translation ``code`` and its ``fields`` (``ui.explain``):
     ``class_unknown`` (no such class: ended, expired or mistyped), ``class_full`` (the server holds
     ``MAX_CLASSES``), ``class_not_teacher`` (a wrong secret), ``class_picture_large``,
     ``class_too_many_tries`` (``Doorman``)."""
-
-    def __init__(self, code: str, message: str, **fields) -> None:
-        super().__init__(message)
-        self.code, self.fields = code, fields
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import CodedError
+
 MAX_TOKENS = 16384  # most patch tokens N = Gh*Gw a model may have: 128×128 (P = 2 at 224 px is 12,544)
 MAX_EMBED_DIM = 2048  # widest embedding offered; ViT-H/14 uses 1280
 MAX_DEPTH = 24  # ViT-L has 24 blocks
@@ -15,13 +17,8 @@ MAX_SEED = 2**31 - 1
 MAX_REG_TOKENS = 64  # Darcet et al. try up to 16 registers
 
 
-class ConfigError(ValueError):
+class ConfigError(CodedError):
     """Settings that cannot build a ViT. ``code`` and ``fields`` let a page translate it."""
-
-    def __init__(self, code: str, message: str, **fields):
-        super().__init__(message)
-        self.code = code
-        self.fields = fields
 
 
 @dataclass(frozen=True, kw_only=True)

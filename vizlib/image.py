@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 from PIL.PngImagePlugin import Blend
 
 from .config import ConfigError
+from .errors import CodedError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -28,16 +29,9 @@ FIT_POLICIES = ("stretch", "center_crop", "letterbox")
 LETTERBOX_FILL = (255, 255, 255)  # padding colour of the letterbox policy (white, as alpha)
 
 
-class ImageError(ValueError):
-    """A file that cannot be used as a picture, with a message the user can act on.
-
-    ``code`` and ``fields`` let a page show the same message in another language.
-    """
-
-    def __init__(self, code: str, message: str, **fields):
-        super().__init__(message)
-        self.code = code
-        self.fields = fields
+class ImageError(CodedError):
+    """A file that cannot be used as a picture, with a message the user can act on (``code`` and
+    ``fields`` let a page show it in another language)."""
 
 
 def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_side: int = WORKING_SIDE) -> Image.Image:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ViTConfig
+from .errors import CodedError
 
 FULL_ATTENTION_MAX = 1025  # largest T whose full T×T attention matrices a trace keeps (1,024 patches and CLS)
 ATTENTION_CHUNK = 256  # queries per chunk when only some attention rows are kept
@@ -324,3 +325,20 @@ def timed_trace(model: VisionTransformer, x: torch.Tensor, rows: list[int] | Non
     synchronize(device.type)
     seconds = time.perf_counter() - start
     return trace.to("cpu"), seconds
+
+
+class NotFiniteError(CodedError):
+    """A forward pass that produced NaN or ∞ (an overflow): no figure may receive it."""
+
+    def __init__(self, count: int, where: str):
+        super().__init__("not_finite", f"the forward pass gave {count:,} values that are not finite (NaN or ∞) in "
+                         f"{where}", n=f"{count:,}", where=where)  # fmt: skip
+
+
+def check_finite(trace: Trace) -> None:
+    """Raise NotFiniteError naming the first tensor of ``trace`` with a NaN or ∞: the patch grid
+    ``(B, D, Gh, Gw)``, the tokens ``(B, T, D)``, the features ``(B, T, D)`` or the logits ``(B, K)``."""
+    for where, tensor in (("patch_grid", trace.patch_grid), ("tokens", trace.tokens), ("features", trace.features),
+                          ("logits", trace.logits)):  # fmt: skip
+        if bad := int((~torch.isfinite(tensor)).sum()):
+            raise NotFiniteError(bad, where)

@@ -25,6 +25,7 @@ import torch
 from safetensors.torch import load_file
 
 from .config import ConfigError, ViTConfig
+from .errors import CodedError
 from .image import IMAGENET_MEAN, IMAGENET_STD
 from .model import VisionTransformer
 
@@ -290,15 +291,9 @@ def with_patch_size(model: VisionTransformer, patch_size: int) -> VisionTransfor
 WEIGHT_FILES = ["config.json", "model.safetensors", "preprocessor_config.json"]
 
 
-class WeightsError(ValueError):
+class WeightsError(CodedError):
     """Weights that cannot be loaded, with a message that says what to do. ``code`` and ``fields``
-    let a page translate it (as ``config.ConfigError``): the table's key is ``err_<code>``, its
-    placeholders the fields' names; a field may itself be an error with a code (a ConfigError)."""
-
-    def __init__(self, code: str, message: str, **fields):
-        super().__init__(message)
-        self.code = code
-        self.fields = fields
+    let a page translate it (``errors.CodedError``); a field may itself be a ConfigError."""
 
 
 RGB = 3  # the page feeds RGB pictures: three input channels

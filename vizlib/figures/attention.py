@@ -6,17 +6,8 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
-from .common import INFERNO, data_uri, image_trace, title_columns, wrap_words
-
-
-def mosaic(tiles: np.ndarray, gap: int = 1) -> np.ndarray:
-    """``(R, C, h, w)`` tiles → one ``(R·(h+gap)−gap, C·(w+gap)−gap)`` matrix, NaN between tiles."""
-    R, C, h, w = tiles.shape
-    out = np.full((R * (h + gap) - gap, C * (w + gap) - gap), np.nan, dtype=np.float32)
-    for i in range(R):
-        for j in range(C):
-            out[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = tiles[i, j]
-    return out
+from .common import data_uri, image_trace, title_columns, wrap_words
+from .theme import GREEN, INFERNO
 
 
 def colourise(values: np.ndarray, scale: str = "Inferno") -> np.ndarray:
@@ -144,7 +135,7 @@ def overlay_figure(
     if query is not None:
         r, c = query
         fig.add_shape(
-            type="rect", x0=c * P, x1=(c + 1) * P, y0=r * P, y1=(r + 1) * P, line=dict(color="#00c853", width=3)
+            type="rect", x0=c * P, x1=(c + 1) * P, y0=r * P, y1=(r + 1) * P, line=dict(color=GREEN, width=3)
         )
     fig.update_xaxes(
         range=[0, W],

@@ -8,12 +8,12 @@ import math
 import unicodedata
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image
 
+from .theme import GRID
+
 PNG_MAX_PIXELS = 160 * 160  # small pictures go as lossless PNG, larger ones as JPEG
-GREEN, RED, GRID = "#00c853", "#e53935", "rgba(255, 255, 255, 0.85)"
 
 
 def data_uri(pixels: np.ndarray) -> str:
@@ -52,13 +52,6 @@ def fix_axes(fig: go.Figure, x_range: tuple[float, float], y_range: tuple[float,
     fig.update_xaxes(range=list(x_range), constrain="domain", **common)
     fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain", **common)
 
-
-# Plotly's Inferno with its first colour written rgb(0,0,4), not "#000004": Streamlit's chart theme
-# replaces the strings "#000001" … "#000040" (its own placeholders) in a figure with theme colours,
-# which drew the scale's black end pink.
-INFERNO = [
-    [stop, "rgb(0,0,4)" if colour == "#000004" else colour] for stop, colour in plotly.colors.get_colorscale("Inferno")
-]
 
 
 def wrap_at_colon(title: str) -> str:
@@ -206,3 +199,13 @@ def frame_slider(labels: list[str]) -> dict:
 def step_label(template: str, k: int, n: int, r: int, c: int, P: int) -> str:
     """Fill a step template: ``{k} {N}`` (1-based step), ``{r} {c}`` (cell), ``{r0} {r1} {c0} {c1}`` (pixels)."""
     return template.format(k=k + 1, N=n, r=r, c=c, r0=r * P, r1=(r + 1) * P - 1, c0=c * P, c1=(c + 1) * P - 1)
+
+
+def mosaic(tiles: np.ndarray, gap: int = 1) -> np.ndarray:
+    """``(R, C, h, w)`` tiles → one ``(R·(h+gap)−gap, C·(w+gap)−gap)`` matrix, NaN between tiles."""
+    R, C, h, w = tiles.shape
+    out = np.full((R * (h + gap) - gap, C * (w + gap) - gap), np.nan, dtype=np.float32)
+    for i in range(R):
+        for j in range(C):
+            out[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = tiles[i, j]
+    return out

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import CONTROLS_HEIGHT, GREEN, RED, frame_slider, play_pause_menu, step_label
+from .common import CONTROLS_HEIGHT, frame_slider, play_pause_menu, step_label
 from .patches import frame_row_step, stride_steps
+from .theme import GREEN, RED
 
 MAX_FRAMES = 256  # beyond this many stride steps the 3D scene shows every k-th row of windows (~3 kB a frame)
 

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .common import fix_axes, grid_lines, image_trace, title_columns, wrap_words
+from .theme import RED, TRANSPARENT
 
 
 def pca_grid_figure(
@@ -49,7 +50,7 @@ def pca_grid_figure(
         r, c = selected
         for x0 in (0, x_out):
             fig.add_shape(type="rect", x0=x0 + c * P, x1=x0 + (c + 1) * P, y0=r * P, y1=(r + 1) * P,
-                          line=dict(color="#e53935", width=3))  # fmt: skip
+                          line=dict(color=RED, width=3))  # fmt: skip
     fix_axes(fig, (-1, x_out + Gw * P + 1), (-0.12 * H, H + 1))
     fig.update_layout(
         margin=dict(l=0, r=0, t=10, b=0), height=420, showlegend=False, plot_bgcolor="white", clickmode="event+select"
@@ -66,7 +67,7 @@ def click_targets(Gh: int, Gw: int, P: int, x_offset: float) -> go.Scatter:
     rows, cols = np.divmod(np.arange(Gh * Gw), Gw)  # (N,), (N,) row-major
     return go.Scatter(
         x=x_offset + (cols + 0.5) * P, y=(rows + 0.5) * P, mode="markers",
-        marker=dict(size=max(6, min(40, P)), color="rgba(0,0,0,0)", symbol="square"),
+        marker=dict(size=max(6, min(40, P)), color=TRANSPARENT, symbol="square"),
         customdata=np.stack([rows, cols], axis=1).tolist(),
         hovertemplate="(%{customdata[0]}, %{customdata[1]})<extra></extra>",
         showlegend=False,
@@ -104,7 +105,7 @@ def token_heatmap(
     if selected_row is not None:
         top = selected_row // row_step * row_step
         fig.add_shape(type="rect", x0=-0.5 * col_step, x1=cols * col_step - 0.5 * col_step, y0=top - 0.5 * row_step,
-                      y1=top + 0.5 * row_step, line=dict(color="#e53935", width=2))  # fmt: skip
+                      y1=top + 0.5 * row_step, line=dict(color=RED, width=2))  # fmt: skip
     fig.update_yaxes(autorange="reversed", title=axis_titles[1])
     fig.update_xaxes(title=axis_titles[0])
     if narrow:

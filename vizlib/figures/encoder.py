@@ -19,15 +19,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import INFERNO, PHONE_PX, colorbar_beside, image_trace, title_columns, wrap_at_colon, wrap_words
+from .common import PHONE_PX, colorbar_beside, image_trace, title_columns, wrap_at_colon, wrap_words
+from .theme import GREEN, INFERNO, OKABE_ITO, TRANSPARENT, axes_off
 
-LENS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe–Ito, one per class shown
-DELETION_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#777777")  # GAE, rollout, last-block CLS, random
-
-
-def _axes_off(fig: go.Figure) -> None:
-    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
+LENS_COLOURS = tuple(OKABE_ITO[name] for name in ("blue", "orange", "green", "purple", "sky_blue"))  # one a class
+DELETION_COLOURS = (OKABE_ITO["vermillion"], OKABE_ITO["blue"], OKABE_ITO["green"], "#777777")  # GAE, rollout,
+# the last block's CLS attention, a random order
 
 
 def head_vectors_figure(x_row: np.ndarray, q: np.ndarray, out: np.ndarray, titles: list[str]) -> go.Figure:
@@ -42,7 +39,7 @@ def head_vectors_figure(x_row: np.ndarray, q: np.ndarray, out: np.ndarray, title
             ),
             row=row, col=1,
         )  # fmt: skip
-    _axes_off(fig)
+    axes_off(fig)
     fig.update_annotations(font_size=13)
     fig.update_layout(margin=dict(l=0, r=0, t=26, b=0), height=200)
     return fig
@@ -72,7 +69,7 @@ def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, i
     for axis, domain, title in zip((1, 2, 3, 4), domains, fig.layout.annotations, strict=True):
         fig.layout[f"xaxis{axis}"].domain = domain
         title.x = sum(domain) / 2
-    outline = dict(color="#00c853", width=3)
+    outline = dict(color=GREEN, width=3)
     for i, (values, scale) in enumerate(((scores, "RdBu_r"), (weights, "Viridis"))):
         lo, hi = (float(values.min()), float(values.max()))
         if scale == "RdBu_r":
@@ -108,7 +105,7 @@ def head_maps_figure(scores: np.ndarray, weights: np.ndarray, grid: tuple[int, i
         fig.update_yaxes(autorange="reversed", row=1, col=prefix_col)
         if S == 1:
             fig.update_yaxes(scaleanchor=f"x{prefix_col}", row=1, col=prefix_col)  # CLS: one square cell
-    _axes_off(fig)
+    axes_off(fig)
     fig.update_annotations(font_size=13)
     fig.update_layout(margin=dict(l=0, r=40, t=30, b=0), height=300)
     return fig
@@ -124,7 +121,7 @@ def lens_figure(probs: np.ndarray, classes: list[int], names: list[str], x_label
         fig.add_trace(go.Scatter(x=x_labels, y=probs[:, k], mode="lines+markers", name=name,
                                  line=dict(color=colour, width=2), hovertemplate=hover))  # fmt: skip
     fig.add_trace(go.Scatter(x=[x_labels[-1]], y=[probs[-1, predicted]], mode="markers", showlegend=False,
-                             marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(color="#000", width=2)),
+                             marker=dict(size=16, color=TRANSPARENT, line=dict(color="#000", width=2)),
                              hoverinfo="skip"))  # fmt: skip
     fig.update_yaxes(range=[0, 1.02], fixedrange=True, title=None)
     fig.update_xaxes(fixedrange=True)
@@ -172,7 +169,7 @@ def relevance_pair_figure(pixels: np.ndarray, maps: list[np.ndarray], patch_size
         axis = "x" if i == 1 else f"x{i}"
         fig.update_xaxes(range=[0, W], constrain="domain", constraintoward="right", row=row, col=col)
         fig.update_yaxes(range=[H, 0], scaleanchor=axis, constrain="domain", row=row, col=col)
-    _axes_off(fig)
+    axes_off(fig)
     fig.update_annotations(font_size=13)
     fig.update_layout(margin=dict(l=0, r=40 if narrow else 0, t=30, b=0), height=640 if narrow else 380,
                       plot_bgcolor="white")  # fmt: skip
@@ -197,7 +194,7 @@ def token_norms_figure(norms: np.ndarray, prefix: int, grid: tuple[int, int], bl
     patches = norms[:, prefix:]  # (L, N)
     lines = [(names[f"prefix{i}"], norms[:, i], LENS_COLOURS[i % len(LENS_COLOURS)], None) for i in range(prefix)]
     lines += [(names["median"], np.median(patches, axis=1), "#555555", None),
-              (names["max"], patches.max(axis=1), "#D55E00", "dot")]  # fmt: skip
+              (names["max"], patches.max(axis=1), OKABE_ITO["vermillion"], "dot")]  # fmt: skip
     for name, values, colour, dash in lines:
         fig.add_trace(go.Scatter(x=x_labels, y=values, mode="lines+markers", name=name,
                                  line=dict(color=colour, width=2, dash=dash)), row=1, col=1)  # fmt: skip
@@ -260,7 +257,7 @@ def token_pca_figure(rgb: np.ndarray, titles: list[str], pixels: np.ndarray | No
         x_range, y_range = ((0, width), (height, 0)) if panel == "picture" else ((-0.5, Gw - 0.5), (Gh - 0.5, -0.5))
         fig.update_xaxes(range=list(x_range), constrain="domain", row=1, col=col)
         fig.update_yaxes(range=list(y_range), scaleanchor=f"x{col}", constrain="domain", row=1, col=col)
-    _axes_off(fig)
+    axes_off(fig)
     fig.update_annotations(font_size=13)
     lines = max(t.count("<br>") for t in titles) + 1
     fig.update_layout(margin=dict(l=0, r=30, t=16 + 16 * lines, b=0), height=310 + 16 * lines, plot_bgcolor="white")

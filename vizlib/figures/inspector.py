@@ -12,15 +12,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .common import colorbar_beside, panel_place, title_columns, wrap_at_colon, wrap_words
+from .theme import GREEN, axes_off
 
 CHANNEL_SCALES = ("Reds", "Greens", "Blues")
 
 
 def _clean(fig: go.Figure, height: int, top: int = 30) -> go.Figure:
-    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(
-        showticklabels=False, ticks="", showgrid=False, zeroline=False, fixedrange=True, autorange="reversed"
-    )
+    axes_off(fig, flip_y=True)
     fig.update_layout(margin=dict(l=0, r=0, t=top, b=0), height=height, showlegend=False)
     return fig
 
@@ -110,7 +108,7 @@ def output_strip_figure(
         )
     )  # fmt: skip
     for d in marked or []:
-        fig.add_shape(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, line=dict(color="#00c853", width=2))
+        fig.add_shape(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, line=dict(color=GREEN, width=2))
     fig.update_xaxes(range=[-0.5, D - 0.5], fixedrange=True, showgrid=False)
     fig.update_yaxes(showticklabels=False, ticks="", fixedrange=True, showgrid=False)
     fig.update_layout(title=dict(text=title, font=dict(size=13), y=1, yanchor="top", pad=dict(t=4)),

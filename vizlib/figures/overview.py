@@ -1,25 +1,15 @@
-"""The ViT overview for the lesson (the paper's Figure 1, as five boxes) and the presenter style.
+"""The ViT overview for the lesson (the paper's Figure 1, as five boxes).
 
 ``overview_figure``: patches → linear projection → + CLS, + position → encoder → MLP head, with
 the boxes the current lesson step talks about highlighted and the shapes between them written on
 the arrows.
-
-``presenter``: any figure restyled for the back of a classroom — thicker lines, larger text, and
-the page's green/red replaced by a colour-blind-safe pair (Okabe & Ito 2008: orange and sky blue).
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .common import GREEN, RED
-
-HIGHLIGHT, IDLE, EDGE = "#ffe082", "#f4f4f4", "#555555"
-# Okabe–Ito colours, distinguishable with every common colour-vision deficiency.
-CB_WINDOW, CB_VECTOR = "#E69F00", "#0072B2"
-PRESENTER_COLOURS = {GREEN: CB_WINDOW, RED: CB_VECTOR, "#e53935": CB_VECTOR, "#00c853": CB_WINDOW}
-PRESENTER_FONT = 20  # px, the layout's base font in presenter view
-PRESENTER_LINE = 2.0  # every line this many times thicker
+from .theme import EDGE, HIGHLIGHT, IDLE
 
 
 def overview_figure(
@@ -83,55 +73,3 @@ def _overview_down(labels: list[str], shapes: list[str], highlight: tuple[int, .
     fig.update_yaxes(visible=False, range=[total + 2, -2], fixedrange=True)
     fig.update_layout(height=total + 4, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white", showlegend=False)
     return fig
-
-
-def presenter(fig: go.Figure | dict) -> go.Figure:
-    """A copy of the figure restyled for a projector (the input is not changed)."""
-    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
-    out = _restyle(spec)
-    layout = out.setdefault("layout", {})
-    font = dict(layout.get("font") or {})
-    font["size"] = max(font.get("size", 12), PRESENTER_FONT)
-    layout["font"] = font
-    for name in [k for k in layout if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
-        axis = layout.setdefault(name, {})  # Streamlit's chart theme sets tick sizes of its own: set ours on each axis
-        axis["tickfont"] = {**(axis.get("tickfont") or {}), "size": max((axis.get("tickfont") or {}).get("size", 0),
-                                                                         PRESENTER_FONT - 4)}
-    return go.Figure(out)
-
-
-def _bigger_value(current: dict | None) -> dict | None:
-    """A slider's ``currentvalue`` with its font at the presenter size (others' labels are hidden)."""
-    if not current:
-        return current
-    font = dict(current.get("font") or {})
-    font["size"] = max(font.get("size", 14), PRESENTER_FONT)
-    return {**current, "font": font}
-
-
-def _restyle(value, key: str = ""):
-    """A deep copy with colours swapped and line widths scaled (``width`` inside any ``line``)."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if k == "width" and key in ("line", "marker_line") and isinstance(v, (int, float)):
-                out[k] = max(2.0, v * PRESENTER_LINE)
-            elif k in ("arrowwidth",) and isinstance(v, (int, float)):
-                out[k] = v * PRESENTER_LINE
-            elif k == "updatemenus":
-                out[k] = v  # the play buttons keep their size: they are laid out for it
-            elif k == "colorbar" and isinstance(v, dict) and (v.get("x") if v.get("x") is not None else 1.02) < 1:
-                # a bar in the gap between two panels keeps its numbers' size: larger, they ran into the next panel
-                out[k] = {name: part if name == "tickfont" else _restyle(part, name) for name, part in v.items()}
-            elif k == "sliders":  # the slider keeps its layout; its current value (the frame label) grows
-                out[k] = [{**slider, "currentvalue": _bigger_value(slider.get("currentvalue"))} for slider in v]
-            elif k == "size" and key in ("font", "tickfont") and isinstance(v, (int, float)):
-                out[k] = max(v, PRESENTER_FONT - 4)
-            else:
-                out[k] = _restyle(v, k)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_restyle(v, key) for v in value]
-    if isinstance(value, str):
-        return PRESENTER_COLOURS.get(value.lower(), PRESENTER_COLOURS.get(value, value))
-    return value

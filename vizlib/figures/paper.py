@@ -12,8 +12,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .attention import colourise, mosaic
-from .common import data_uri, wrap_words
+from .attention import colourise
+from .common import data_uri, mosaic, wrap_words
 
 TITLE_COLUMNS = 22  # the paper view's three figures share a row: ~230 px each on a tablet, ~270 on a laptop
 

@@ -18,8 +18,6 @@ import plotly.graph_objects as go
 
 from .common import (
     CONTROLS_HEIGHT,
-    GREEN,
-    RED,
     fix_axes,
     frame_slider,
     grid_lines,
@@ -28,6 +26,7 @@ from .common import (
     step_label,
     wrap_at_colon,
 )  # fmt: skip
+from .theme import GREEN, RED, TRANSPARENT
 
 DIM = "rgba(0, 0, 0, 0.45)"  # over windows already visited
 COVER = "rgba(245, 245, 245, 1)"  # over output cells not yet written
@@ -69,7 +68,7 @@ def patch_grid_figure(
     fig = go.Figure([image_trace(pixels), grid_lines(grid_h, grid_w, patch_size)])
     for x0, y0, x1, y1 in shaded:
         fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=SHADE,
-                      line=dict(color="#e53935", width=1, dash="dot"))  # fmt: skip
+                      line=dict(color=RED, width=1, dash="dot"))  # fmt: skip
     fix_axes(fig, (0, max(W, grid_w)), (0, max(H, grid_h)))
     fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=height, showlegend=False, plot_bgcolor="white")
     return fig
@@ -190,6 +189,6 @@ def _output_grid(P: int, Gh: int, Gw: int, x_out: float) -> dict:
 
 def _rect(x0, y0, x1, y1, fill=None, line=None, width=0) -> dict:
     return dict(
-        type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=fill or "rgba(0,0,0,0)",
-        line=dict(color=line or "rgba(0,0,0,0)", width=width),
+        type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=fill or TRANSPARENT,
+        line=dict(color=line or TRANSPARENT, width=width),
     )  # fmt: skip
