@@ -43,6 +43,9 @@ PAGE_CSS = """<style>
    slider thumbs keep their look and place and take taps over 44 px through an empty ::before. */
 @media (pointer: coarse) {
   .stApp button, .stApp [role="tab"], .stApp [data-testid="stExpander"] summary { min-height: 44px; min-width: 44px; }
+  /* min-width replaces a flex item's "auto" (its label's width): a tab would shrink under its label and the
+     labels run into each other; tabs keep their width and the tab bar scrolls instead */
+  .stApp [role="tab"] { flex-shrink: 0; }
   .stApp [data-testid="stNumberInputContainer"], .stApp [data-baseweb="select"] > div { min-height: 44px; }
   .stApp label.stRadioOption, .stApp [data-testid="stCheckbox"] label { min-height: 44px; align-items: center; }
   .stApp .stTooltipIcon button { min-height: 0; min-width: 0; position: relative; }

@@ -112,6 +112,31 @@ SMALL_TARGETS = """() => {
   return faults;
 }"""
 
+# A control narrower than its own label (a tab or a button squeezed by its row: the labels then run
+# into each other), and not because the sidebar is closed.
+SQUEEZED = """() => {
+  const faults = [];
+  for (const e of document.querySelectorAll('.stApp button, .stApp [role="tab"]')) {
+    const box = e.getBoundingClientRect();
+    if (box.width === 0 || e.offsetParent === null || !e.innerText.trim() || e.closest('[data-testid="stSidebar"]')
+        && document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect().right <= 1) continue;
+    let left = Infinity, right = -Infinity;  // where its words are drawn
+    const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) {
+      if (!walk.currentNode.textContent.trim()) continue;
+      const range = document.createRange();
+      range.selectNodeContents(walk.currentNode);
+      for (const q of range.getClientRects()) {
+        if (q.width) { left = Math.min(left, q.left); right = Math.max(right, q.right); }
+      }
+    }
+    if (left < box.left - 2 || right > box.right + 2)
+      faults.push(`"${e.innerText.trim().slice(0, 30)}" is ${Math.round(box.width)} px for `
+        + `${Math.round(right - left)} px of label`);
+  }
+  return faults;
+}"""
+
 # Text cut off: a plotly title or annotation outside its figure, a selectbox value wider than its box.
 CLIPPED = """() => {
   const faults = [];
