@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Which torch build: auto (CPU where no NVIDIA GPU is found), cpu or cuda; see scripts/install-torch.sh.
 TORCH ?= auto
 
-.PHONY: run test lint bench load browser-deps proxy-deps redis-deps replicas clean
+.PHONY: run test test-fast lint bench load browser-deps proxy-deps redis-deps replicas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ redis-deps:
 test: $(VENV)/.dev-installed browser-deps proxy-deps redis-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5), nothing was checked"; exit 0; fi; \
+	exit $$rc
+
+# The inner loop, not CI: every test but the slow ones (marker `slow`, > ~10 s) and the browser ones,
+# without installing Chromium, HAProxy or Redis (tests that need them skip and say why).
+test-fast: $(VENV)/.dev-installed
+	@$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests (exit 5), nothing was checked"; exit 0; fi; \
 	exit $$rc
 
 lint: $(VENV)/.dev-installed

@@ -13,6 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/browser drives Chromium: marked ``browser`` also where its file does not
+    say so, so that ``-m "not browser"`` (``make test-fast``) leaves it out."""
+    for item in items:
+        if ROOT / "tests" / "browser" in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def photo_bytes() -> bytes:
     return (SAMPLES / "chelsea.jpg").read_bytes()

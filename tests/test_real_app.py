@@ -29,6 +29,7 @@ def strip(at: AppTest) -> str:
 
 
 @needs_real
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_every_view_renders_with_the_real_model(lang):
     at = choose_real(lang)
@@ -48,6 +49,7 @@ def test_every_view_renders_with_the_real_model(lang):
 
 
 @needs_real
+@pytest.mark.slow
 def test_the_real_model_takes_any_multiple_of_14_and_snaps_the_rest():
     at = choose_real()
     at.number_input(key="w_img_h").set_value(224).run()

@@ -22,7 +22,8 @@ from PIL import Image
 
 from tests.browser.conftest import ARTIFACTS, wait_for_app
 
-pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (make proxy-deps)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (make proxy-deps)")]
 
 SESSIONS = 6
 JAPANESE = {1, 3, 5}  # these sessions switch the page to Japanese: a setting their link must bring back
