@@ -278,7 +278,7 @@ def compute(s: Settings, query: int) -> Computed:
     run = (s.cfg, s.dev, s.weights, key, s.snap, rows)  # what the trace depends on (``Computed.run``)
     trace, seconds = get_trace(*run, fitted)
     model.check_finite(trace)
-    pixels, colours = display_pixels(*run, trace), pca_colours(*run, trace)
+    pixels, colours = display_pixels(run, trace), pca_colours(run, trace)
     return Computed(s.cfg, s.requested, s.policy, s.snap, s.dev, s.weights, key, img, fitted, trace, seconds, pixels,
                     colours)  # fmt: skip
 
@@ -292,29 +292,25 @@ def with_query(c: Computed, query: int) -> Computed:
     return Computed(**{**c.__dict__, "trace": trace, "seconds": seconds})
 
 
-ANALYSIS_ENTRIES = 128  # analyses kept across sessions (the largest, a rollout at T = 1,025, is 4 MB)
+# Analyses kept across sessions. The largest is a rollout at T = 1,025 (4.2 MB): 64 of them is the
+# bound the rollout cache alone had before every analysis shared this one.
+ANALYSIS_ENTRIES = 64
 
 
 @st.cache_resource(max_entries=ANALYSIS_ENTRIES, show_spinner=False)
-def _analysis(name: str, key: tuple, _make: Callable[[], object]) -> object:
+def per_run(name: str, key: tuple, _make: Callable[[], object]) -> object:
+    """``_make()`` once per ``(name, key)``, shared read-only by every session: ``key`` must name
+    everything the result depends on (the run, ``Computed.run``, or a prefix of it; the controls)."""
     return _make()
 
 
-def per_run(name: str, key: tuple, make: Callable[[], object]) -> object:
-    """``make()`` once per ``(name, key)``, shared read-only by every session: ``key`` must name
-    everything the result depends on (the run, ``Computed.run``, or a prefix of it; the controls)."""
-    return _analysis(name, key, make)
+def display_pixels(run: tuple, trace: model.Trace) -> np.ndarray:
+    """``(H′, W′, 3)`` uint8: the input the model saw, un-normalised for display (``run`` as ``Computed.run``)."""
+    return per_run("pixels", run, lambda: image.to_display(trace.inputs, *normalisation(run[2])))  # (H′, W′, 3)
 
 
-def display_pixels(cfg, dev, weights, key, snap, rows, trace: model.Trace) -> np.ndarray:
-    """``(H′, W′, 3)`` uint8: the input the model saw, un-normalised for display."""
-    run = (cfg, dev, weights, key, snap, rows)
-    return per_run("pixels", run, lambda: image.to_display(trace.inputs, *normalisation(weights)))  # (H′, W′, 3)
-
-
-def pca_colours(cfg, dev, weights, key, snap, rows, trace: model.Trace) -> np.ndarray:
+def pca_colours(run: tuple, trace: model.Trace) -> np.ndarray:
     """``(Gh, Gw, 3)`` in [0, 1]: each 1×1×D vector coloured by its first three principal components."""
-    run = (cfg, dev, weights, key, snap, rows)
     return per_run("colours", run, lambda: analysis.pca_rgb(trace.patch_grid).numpy())  # (Gh, Gw, 3)
 
 
